@@ -69,8 +69,12 @@ export interface Observation {
   oldObject?: K8sObject
   /** The request body (audit requestObject): for a patch, only the patch. */
   request?: unknown
+  /** A write to the scale subresource: the desired replicas it set. */
+  scale?: { replicas: number }
   actor?: Actor
   auditID?: string
+  /** The AdmissionReview uid: on an admission observation, and on the audit event of the same request (via auditAnnotations). */
+  admissionUID?: string
   owners: OwnerRef[]
   reason?: string
   message?: string

@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs'
+import type { FastifyInstance } from 'fastify'
+import pino, { type Logger } from 'pino'
+import type { Config } from './config.js'
+import type { Change } from './model.js'
+import { createMetrics, type PipelineMetrics } from './metrics.js'
+import { Pipeline } from './pipeline.js'
+import { ChangeStore } from './store/changes.js'
+import { Outbox } from './store/outbox.js'
+import { createDispatcher, type Dispatcher } from './notify/dispatcher.js'
+import { createSinks, parseNotifyConfig } from './notify/config.js'
+import { buildServer } from './http/server.js'
+import type { AppContext } from './http/context.js'
+import { loadTls, watchTls } from './tls/reload.js'
+import { errors } from './errors.js'
+
+// Wires the stages: sources (HTTP routes, and the watch when a cluster is
+// reachable) → pipeline → store → outbox → sinks. The clock is a parameter:
+// tests inject one and call tick(); serve lets the wall clock drive it.
+
+export interface AppOptions {
+  config: Config
+  log?: Logger
+  now?: () => number
+  env?: NodeJS.ProcessEnv
+  /** Where log sinks write (stdout by default). */
+  write?: (line: string) => void
+  metrics?: PipelineMetrics
+  /** Extra readiness checks (the watch adds "informers synced"). */
+  readiness?: Array<() => string | undefined>
+  random?: () => number
+}
+
+export interface App {
+  server: FastifyInstance
+  pipeline: Pipeline
+  store: ChangeStore
+  outbox: Outbox
+  dispatcher: Dispatcher
+  metrics: PipelineMetrics
+  config: Config
+  log: Logger
+  /** Advance the pipeline clock and close what settled. */
+  tick: (now?: number) => void
+  /** Start background work: the clock, retention, the delivery loop. */
+  start: () => void
+  listen: () => Promise<string>
+  close: () => Promise<void>
+  readiness: Array<() => string | undefined>
+}
+
+export async function createApp (opts: AppOptions): Promise<App> {
+  const { config } = opts
+  const env = opts.env ?? process.env
+  const log = opts.log ?? pino({ level: config.logLevel }, pino.destination(2))
+  const now = opts.now ?? Date.now
+  const metrics = opts.metrics ?? createMetrics()
+  const store = new ChangeStore({ path: config.store, maxAgeDays: config.retention.maxAgeDays, maxCount: config.retention.maxCount })
+  const outbox = new Outbox(store.db)
+  const rawNotify = config.notify !== undefined && config.externalURL !== undefined && typeof config.notify === 'object' && config.notify !== null && !('externalURL' in config.notify)
+    ? { ...config.notify, externalURL: config.externalURL }
+    : config.notify ?? (config.externalURL !== undefined ? { externalURL: config.externalURL } : undefined)
+  const notify = parseNotifyConfig(rawNotify, env)
+  const sinks = createSinks(notify, opts.write !== undefined ? { write: opts.write } : {})
+  const dispatcher = createDispatcher({
+    outbox,
+    sinks,
+    config: notify,
+    log,
+    metrics: { registry: metrics.registry },
+    now,
+    ...(opts.random !== undefined ? { random: opts.random } : {})
+  })
+
+  const onChange = (change: Change): void => {
+    // The store decides what is new: a change recorded before (a replay, a
+    // re-sent batch after restart) is never delivered again.
+    if (store.record(change, now())) dispatcher.enqueue(change)
+  }
+  const pipeline = new Pipeline({
+    quietMs: config.quietPeriodSeconds * 1000,
+    ttlMs: config.window.ttlSeconds * 1000,
+    maxObjects: config.window.maxObjects,
+    metrics,
+    log,
+    onChange,
+    ignoreNamespaces: config.ignore.namespaces,
+    ignoreKinds: config.ignore.kinds
+  })
+
+  let apiToken = config.apiToken
+  if (config.apiTokenFile !== undefined) {
+    try {
+      apiToken = readFileSync(config.apiTokenFile, 'utf8').trim()
+    } catch (e) {
+      throw errors.BAD_CONFIG(`apiTokenFile ${config.apiTokenFile}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+    }
+    if (apiToken === '') throw errors.BAD_CONFIG(`apiTokenFile ${config.apiTokenFile}: empty`)
+  }
+
+  const readiness = opts.readiness ?? []
+  const tick = (t?: number): void => pipeline.tick(t ?? now())
+  const ctx: AppContext = {
+    config,
+    pipeline,
+    store,
+    outbox,
+    metrics,
+    now,
+    // Closing is driven by the clock; ingest only needs to be cheap.
+    afterIngest: () => {},
+    readiness: () => {
+      const reasons = readiness.map(f => f()).filter((r): r is string => r !== undefined)
+      return { ready: reasons.length === 0, reasons }
+    },
+    apiToken: () => apiToken
+  }
+  const tls = config.tls.cert !== undefined && config.tls.key !== undefined ? loadTls(config.tls.cert, config.tls.key, config.tls.clientCA) : undefined
+  const server = await buildServer(ctx, { log, ...(tls !== undefined ? { https: tls } : {}) })
+
+  const timers: NodeJS.Timeout[] = []
+  let stopTls: (() => void) | undefined
+  const start = (): void => {
+    // The wall clock moves the windows, so a quiet period ends without further events.
+    const every = Math.max(50, Math.min(1000, config.quietPeriodSeconds * 100))
+    timers.push(setInterval(() => tick(), every).unref())
+    store.prune(now())
+    timers.push(setInterval(() => { store.prune(now()) }, 10 * 60_000).unref())
+    dispatcher.start()
+  }
+  return {
+    server,
+    pipeline,
+    store,
+    outbox,
+    dispatcher,
+    metrics,
+    config,
+    log,
+    tick,
+    start,
+    readiness,
+    listen: async () => {
+      const address = await server.listen({ host: config.host, port: config.port })
+      if (tls !== undefined) {
+        stopTls = watchTls(server.server as unknown as import('node:tls').Server, { cert: config.tls.cert!, key: config.tls.key!, ...(config.tls.clientCA !== undefined ? { ca: config.tls.clientCA } : {}) }, {
+          onReload: () => log.info('TLS certificate reloaded'),
+          onError: e => log.error({ code: (e as { code?: string }).code }, e.message)
+        })
+      }
+      return address
+    },
+    close: async () => {
+      for (const t of timers) clearInterval(t)
+      stopTls?.()
+      await server.close()
+      await dispatcher.close()
+      store.close()
+    }
+  }
+}

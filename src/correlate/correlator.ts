@@ -1,0 +1,690 @@
+import { createHash } from 'node:crypto'
+import type { Actor, Change, ChangeDetails, ChangeType, K8sObject, Observation, Outcome, Source, TimelineEntry } from '../model.js'
+import { LRUCache } from 'lru-cache'
+import { Dedup } from './dedup.js'
+import { ObjectIndex, SERVICE_NAME_LABEL, nameKey, type RootRef } from './owners.js'
+import { Window, type EvictReason } from './window.js'
+import { diffObjects, keyChanges } from '../detectors/diff.js'
+import { classifyWorkloadWrite, imageChanges, replicaCounts, revisionOf, rolloutStatus, scaleStatus, WORKLOAD_KINDS, type RolloutStatus } from '../detectors/workload.js'
+import { lbIngress, readyAddresses, selectorMatches, serviceDiff } from '../detectors/service.js'
+import { jobOutcome } from '../detectors/job.js'
+import { summarize } from '../detectors/summary.js'
+import { isSensitiveKind } from '../sources/kinds.js'
+
+// The correlator turns deduplicated observations into logical changes. Each
+// open change is a small state machine in the window, keyed by its root
+// object (and, for a Service's endpoints, by the Service plus '#endpoints').
+// It opens on a write to desired state, moves forward on evidence (status
+// writes, child objects, Events), and closes when its detector's rule says
+// so and a quiet period has passed with no further evidence.
+
+export interface CorrelatorHooks {
+  observed?: (source: Source) => void
+  dropped?: (reason: 'duplicate' | 'merged' | 'noise') => void
+  opened?: (type: ChangeType) => void
+  closed?: (type: ChangeType, outcome: Outcome) => void
+  evicted?: (reason: EvictReason) => void
+  netZero?: () => void
+}
+
+export interface CorrelatorOptions {
+  quietMs: number
+  ttlMs: number
+  maxObjects: number
+  maxTimeline?: number
+  /** Called once for every closed change, in closing order. */
+  onChange: (change: Change) => void
+  hooks?: CorrelatorHooks
+  ignoreNamespaces?: string[]
+  ignoreKinds?: string[]
+}
+
+interface EndpointFold { service: string, baseline: Set<string>, current: Set<string> }
+
+interface Open {
+  key: string
+  type: ChangeType
+  root: RootRef
+  actor: Actor | null
+  startedAt: number
+  lastAt: number
+  /** When set, the change closes with `pending` once the clock passes it. */
+  settleAt: number | null
+  pending: Outcome | null
+  idRev: string
+  before?: K8sObject
+  latest?: K8sObject
+  /** A write seen before any earlier state was known: which fields changed is unknown. */
+  firstSight?: boolean
+  tentative?: boolean
+  replicasFrom?: number
+  replicasTo?: number
+  reason?: string
+  message?: string
+  /** When the detector's rule first held: the end of the change, before the quiet period. */
+  doneAt?: number
+  superseded: NonNullable<ChangeDetails['superseded']>
+  counts: Partial<Record<Source, number>>
+  auditIDs: Set<string>
+  timeline: TimelineEntry[]
+  timelineDropped: number
+  folds: Map<string, EndpointFold>
+  events: Map<string, { reason: string, message: string, count: number }>
+}
+
+/** How far apart an admission review and the write it announced may be seen, when no exact join exists. */
+const ADMISSION_JOIN_MS = 30_000
+
+function joinAction (a: string): string { return a === 'patch' ? 'update' : a }
+
+const FAILURE_EVENTS = new Set(['FailedCreate', 'ImagePullBackOff', 'ErrImagePull', 'BackOff', 'FailedScheduling', 'FailedMount', 'Unhealthy', 'CrashLoopBackOff', 'FailedAttachVolume'])
+const CHILD_KINDS = new Set(['Pod', 'ReplicaSet', 'EndpointSlice', 'Endpoints', 'ControllerRevision'])
+const WORKLOAD_CHANGE = new Set<ChangeType>(['create', 'rollout', 'restart', 'scale'])
+
+/** Controllers, the scheduler, kubelets and the API server itself. */
+export function isSystemActor (actor: Actor | undefined): boolean {
+  if (actor === undefined) return true
+  const u = actor.username
+  return u.startsWith('system:serviceaccount:kube-system:') || u.startsWith('system:node:') ||
+    u === 'system:kube-controller-manager' || u === 'system:kube-scheduler' || u === 'system:apiserver'
+}
+
+export function changeId (uid: string, type: ChangeType, rev: string): string {
+  return `${type}-${createHash('sha256').update(`${uid}|${type}|${rev}`).digest('hex').slice(0, 20)}`
+}
+
+export class Correlator {
+  readonly #opts: Required<Pick<CorrelatorOptions, 'quietMs' | 'ttlMs' | 'maxObjects' | 'maxTimeline'>> & CorrelatorOptions
+  readonly #dedup = new Dedup()
+  readonly #index = new ObjectIndex()
+  readonly #window: Window<Open>
+  /** EndpointSlice key → ready address → pod ref. */
+  readonly #slices = new Map<string, Map<string, string | undefined>>()
+  /** Service key → slice keys. */
+  readonly #serviceSlices = new Map<string, Set<string>>()
+  /** Recent admission reviews waiting for the write they announced: their actor joins it. */
+  readonly #admissions = new LRUCache<string, { actor?: Actor, at: number, action: string, uid: string }>({ max: 20_000 })
+  readonly #ignoreNs: Set<string>
+  readonly #ignoreKinds: Set<string>
+  #now = 0
+
+  constructor (opts: CorrelatorOptions) {
+    this.#opts = { maxTimeline: 50, ...opts }
+    this.#ignoreNs = new Set(opts.ignoreNamespaces ?? [])
+    this.#ignoreKinds = new Set(opts.ignoreKinds ?? [])
+    this.#window = new Window<Open>({
+      max: opts.maxObjects,
+      ttlMs: opts.ttlMs,
+      now: () => this.#now,
+      onEvict: (_key, open, reason) => {
+        this.#opts.hooks?.evicted?.(reason)
+        this.#emit(open, open.pending === 'succeeded' || open.pending === 'failed' || open.pending === 'applied' ? open.pending : 'timed-out')
+      }
+    })
+  }
+
+  get now (): number { return this.#now }
+  get openCount (): number { return this.#window.size }
+  get indexSize (): number { return this.#index.size }
+
+  /** Advance the clock (never backwards) and close what has settled or aged out. */
+  tick (now: number): void {
+    if (now > this.#now) this.#now = now
+    this.#window.purgeStale()
+    for (const open of this.#window.values()) {
+      if (open.settleAt !== null && open.settleAt <= this.#now) this.#close(open, open.pending ?? 'applied')
+    }
+  }
+
+  /** End of input: settle every quiet period; what has not finished is reported as `open`. */
+  flush (): void {
+    const settles = this.#window.values().map(o => o.settleAt ?? 0)
+    const last = Math.max(this.#now, ...settles)
+    // Settling must not age anything out: the input ended, time did not pass.
+    for (const open of this.#window.values().sort((a, b) => (a.settleAt ?? last) - (b.settleAt ?? last))) {
+      this.#close(open, open.settleAt !== null ? open.pending ?? 'applied' : 'open')
+    }
+  }
+
+  ingest (obs: Observation): void {
+    if (obs.at > this.#now) this.#now = obs.at
+    this.#opts.hooks?.observed?.(obs.source)
+    if (this.#ignoreNs.has(obs.ref.namespace) || this.#ignoreKinds.has(obs.ref.kind)) {
+      this.#opts.hooks?.dropped?.('noise')
+      return
+    }
+    if (obs.source === 'admission') {
+      this.#onAdmission(obs)
+      return
+    }
+    this.#joinAdmission(obs)
+    const verdict = this.#dedup.check(obs)
+    if (verdict.kind === 'duplicate') {
+      this.#opts.hooks?.dropped?.('duplicate')
+      return
+    }
+    if (verdict.kind === 'merge') {
+      this.#opts.hooks?.dropped?.('merged')
+      const open = verdict.record.changeKey !== undefined ? this.#window.get(verdict.record.changeKey) : undefined
+      if (open !== undefined) {
+        if (open.actor === null && obs.actor !== undefined && !isSystemActor(obs.actor)) open.actor = obs.actor
+        this.#evidence(open, obs, false)
+      }
+      return
+    }
+    const key = this.#route(obs)
+    if (verdict.record !== undefined && key !== undefined) verdict.record.changeKey = key
+  }
+
+  // ---- admission -------------------------------------------------------
+
+  #onAdmission (obs: Observation): void {
+    const id = obs.admissionUID ?? ''
+    if (this.#admissions.has(`adm:${id}`)) {
+      this.#opts.hooks?.dropped?.('duplicate')
+      return
+    }
+    const entry = { at: obs.at, action: joinAction(obs.action), uid: id, ...(obs.actor !== undefined ? { actor: obs.actor } : {}) }
+    this.#admissions.set(`adm:${id}`, entry)
+    if (obs.ref.uid !== undefined && obs.action !== 'create') this.#admissions.set(`uid:${obs.ref.uid}`, entry)
+    this.#admissions.set(`name:${nameKey(obs.ref.kind, obs.ref.namespace, obs.ref.name)}`, entry)
+  }
+
+  /**
+   * The write an admission review announced arrives from audit (exactly, by
+   * the admission uid in its annotations) or from the watch (by object and
+   * time): it takes the reviewer's actor and the review is consumed, so the
+   * two are never counted as two writes.
+   */
+  #joinAdmission (obs: Observation): void {
+    if (this.#admissions.size === 0 || obs.action === 'status' || obs.source === 'event') return
+    let entry = obs.admissionUID !== undefined ? this.#admissions.get(`adm:${obs.admissionUID}`) : undefined
+    if (entry === undefined) {
+      const byUid = obs.ref.uid !== undefined ? this.#admissions.get(`uid:${obs.ref.uid}`) : undefined
+      const byName = this.#admissions.get(`name:${nameKey(obs.ref.kind, obs.ref.namespace, obs.ref.name)}`)
+      entry = [byUid, byName].find(e => e !== undefined && e.action === joinAction(obs.action) && Math.abs(obs.at - e.at) <= ADMISSION_JOIN_MS)
+    }
+    if (entry === undefined) return
+    this.#admissions.delete(`adm:${entry.uid}`)
+    if (obs.ref.uid !== undefined) this.#admissions.delete(`uid:${obs.ref.uid}`)
+    this.#admissions.delete(`name:${nameKey(obs.ref.kind, obs.ref.namespace, obs.ref.name)}`)
+    if (obs.actor === undefined && entry.actor !== undefined) obs.actor = entry.actor
+    obs.admissionUID = entry.uid
+  }
+
+  // ---- routing ---------------------------------------------------------
+
+  #resolveUid (obs: Observation): string {
+    const { kind, namespace, name } = obs.ref
+    const pendingKey = `pending:${nameKey(kind, namespace, name)}`
+    if (obs.ref.uid !== undefined) {
+      // A change opened before the uid was known moves under the real key.
+      const pending = this.#window.peek(pendingKey)
+      if (pending !== undefined) {
+        this.#window.delete(pendingKey)
+        pending.key = obs.ref.uid
+        pending.root = { ...pending.root, key: obs.ref.uid, uid: obs.ref.uid }
+        this.#window.set(obs.ref.uid, pending)
+      }
+      return obs.ref.uid
+    }
+    return this.#index.uidByName(kind, namespace, name) ?? pendingKey
+  }
+
+  #route (obs: Observation): string | undefined {
+    const uid = this.#resolveUid(obs)
+    obs.ref.uid ??= uid.startsWith('pending:') ? undefined : uid
+    const { before, info } = this.#index.learn(obs, uid)
+    const { kind } = obs.ref
+    if (obs.source === 'event') return this.#onEvent(obs)
+    if (kind === 'EndpointSlice') return this.#onEndpointSlice(obs, uid, before)
+    const root = this.#index.root(uid, obs.ref)
+    if (root.uid !== uid) return this.#onChild(obs, root)
+    if (info.owner === undefined && CHILD_KINDS.has(kind) && isSystemActor(obs.actor)) {
+      // A controller's write to an object whose owner we cannot see (audit at
+      // Metadata level carries no body): bookkeeping, never a change.
+      return undefined
+    }
+    return this.#onRoot(obs, root, before)
+  }
+
+  #onChild (obs: Observation, root: RootRef): string | undefined {
+    const open = this.#window.get(root.key)
+    if (!isSystemActor(obs.actor) && obs.action !== 'status' && obs.source !== 'watch') {
+      // A person acting on a child (deleting a pod by hand) is a change of its own.
+      return this.#onRoot(obs, { key: obs.ref.uid ?? root.key, uid: obs.ref.uid ?? '', kind: obs.ref.kind, namespace: obs.ref.namespace, name: obs.ref.name }, undefined)
+    }
+    if (open === undefined) return undefined
+    // The deployment controller creating a ReplicaSet proves a new template
+    // when the write that opened the change could not be classified.
+    if (open.tentative === true && obs.ref.kind === 'ReplicaSet' && obs.action === 'create') {
+      open.type = 'rollout'
+      open.tentative = false
+    }
+    this.#evidence(open, obs, true)
+    return open.key
+  }
+
+  #onRoot (obs: Observation, root: RootRef, before: K8sObject | undefined): string | undefined {
+    const { kind } = obs.ref
+    const existing = this.#window.get(root.key)
+    if (obs.action === 'delete') {
+      if (existing !== undefined) this.#close(existing, existing.pending ?? (existing.type === 'update' || existing.type === 'create' ? 'applied' : 'failed'))
+      const open = this.#open(obs, root, 'delete', 'delete', before)
+      open.pending = 'applied'
+      this.#settleLater(open)
+      return open.key
+    }
+    if (obs.action === 'create') {
+      if (existing !== undefined) this.#close(existing, existing.pending ?? 'open')
+      if (WORKLOAD_KINDS.has(kind)) {
+        const open = this.#open(obs, root, 'create', this.#rev(obs), undefined)
+        this.#progress(open)
+        return open.key
+      }
+      if (kind === 'Job') {
+        const open = this.#open(obs, root, 'job', 'job', undefined)
+        this.#jobProgress(open)
+        return open.key
+      }
+      const open = this.#open(obs, root, 'create', this.#rev(obs), undefined)
+      open.pending = 'applied'
+      this.#settleLater(open)
+      return open.key
+    }
+    if (obs.action === 'status') return this.#onStatus(obs, root, before, existing)
+    if (WORKLOAD_KINDS.has(kind)) return this.#onWorkloadWrite(obs, root, before, existing)
+    if (kind === 'Job' && existing !== undefined && existing.type === 'job') {
+      this.#evidence(existing, obs, true)
+      this.#jobProgress(existing)
+      return existing.key
+    }
+    return this.#onGenericWrite(obs, root, before, existing)
+  }
+
+  #onStatus (obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined): string | undefined {
+    const { kind } = obs.ref
+    if (kind === 'Service' && obs.object !== undefined && before !== undefined &&
+        JSON.stringify(lbIngress(before)) !== JSON.stringify(lbIngress(obs.object))) {
+      // A load-balancer IP moving is the "Service IP changed" case: a change even though it is status.
+      return this.#onGenericWrite(obs, root, before, existing)
+    }
+    if (existing === undefined) return undefined
+    this.#evidence(existing, obs, true)
+    if (existing.type === 'job') this.#jobProgress(existing)
+    else if (WORKLOAD_KINDS.has(kind)) this.#progress(existing)
+    return existing.key
+  }
+
+  #onWorkloadWrite (obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined): string | undefined {
+    const kind = obs.ref.kind
+    const cls = obs.scale !== undefined ? 'scale' : classifyWorkloadWrite(before, obs.object, obs.request, kind)
+    if (cls === 'none') {
+      if (existing === undefined) return undefined
+      this.#evidence(existing, obs, true)
+      this.#progress(existing)
+      return existing.key
+    }
+    if (cls === 'rollout' || cls === 'restart') {
+      if (existing !== undefined && WORKLOAD_CHANGE.has(existing.type) && existing.pending === null && existing.type !== 'scale') {
+        // A newer template before the older finished: one report, for the newer.
+        const open = this.#open(obs, root, cls, this.#rev(obs), existing.before ?? before, existing)
+        this.#progress(open)
+        return open.key
+      }
+      if (existing !== undefined && existing.type === 'scale' && existing.pending === null) {
+        existing.type = cls
+        existing.idRev = this.#rev(obs)
+        if (obs.actor !== undefined && !isSystemActor(obs.actor)) existing.actor = obs.actor
+        this.#evidence(existing, obs, true)
+        this.#progress(existing)
+        return existing.key
+      }
+      if (existing !== undefined) this.#close(existing, existing.pending ?? 'applied')
+      const open = this.#open(obs, root, cls, this.#rev(obs), before)
+      this.#progress(open)
+      return open.key
+    }
+    if (cls === 'scale') {
+      const to = obs.scale?.replicas ?? obs.object?.spec?.replicas
+      if (existing !== undefined && WORKLOAD_CHANGE.has(existing.type) && existing.pending === null) {
+        existing.replicasTo = to
+        this.#evidence(existing, obs, true)
+        this.#progress(existing)
+        return existing.key
+      }
+      if (existing !== undefined) this.#close(existing, existing.pending ?? 'applied')
+      const open = this.#open(obs, root, 'scale', this.#rev(obs), before)
+      open.replicasFrom = before?.spec?.replicas
+      open.replicasTo = to
+      this.#progress(open)
+      return open.key
+    }
+    // 'update' or 'unknown'
+    if (existing !== undefined) {
+      this.#evidence(existing, obs, true)
+      if (existing.type === 'update') this.#settleLater(existing)
+      else this.#progress(existing)
+      return existing.key
+    }
+    const open = this.#open(obs, root, 'update', this.#rev(obs), before)
+    if (cls === 'unknown') {
+      open.tentative = true
+      open.firstSight = true
+    }
+    open.pending = 'applied'
+    this.#settleLater(open)
+    return open.key
+  }
+
+  #onGenericWrite (obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined): string | undefined {
+    if (existing !== undefined) {
+      this.#evidence(existing, obs, true)
+      if (existing.pending !== null) this.#settleLater(existing)
+      return existing.key
+    }
+    if (before !== undefined && obs.object !== undefined && this.#diff(obs.ref.kind, before, obs.object).length === 0) {
+      // A write that changed nothing a person declared (bookkeeping, a no-op apply).
+      return undefined
+    }
+    const open = this.#open(obs, root, 'update', this.#rev(obs), before)
+    open.firstSight = before === undefined
+    open.pending = 'applied'
+    this.#settleLater(open)
+    return open.key
+  }
+
+  // ---- endpoints and events ---------------------------------------------
+
+  #onEndpointSlice (obs: Observation, sliceKey: string, before: K8sObject | undefined): string | undefined {
+    const svcName = obs.object?.metadata?.labels?.[SERVICE_NAME_LABEL] ?? before?.metadata?.labels?.[SERVICE_NAME_LABEL]
+    if (svcName === undefined) return undefined
+    const ns = obs.ref.namespace
+    const svcUid = this.#index.uidByName('Service', ns, svcName)
+    const svcKey = svcUid ?? `Service/${ns}/${svcName}`
+    const known = this.#slices.has(sliceKey)
+    const oldUnion = this.#union(svcKey)
+    if (obs.action === 'delete') {
+      this.#slices.delete(sliceKey)
+      this.#serviceSlices.get(svcKey)?.delete(sliceKey)
+    } else {
+      if (obs.object === undefined) return undefined
+      this.#slices.set(sliceKey, readyAddresses(obs.object))
+      let set = this.#serviceSlices.get(svcKey)
+      if (set === undefined) this.#serviceSlices.set(svcKey, set = new Set())
+      set.add(sliceKey)
+    }
+    // The first sight of a slice that already existed is the baseline, not a change.
+    if (!known && obs.action !== 'create' && obs.action !== 'delete') return undefined
+    const newUnion = this.#union(svcKey)
+    const added = [...newUnion.keys()].filter(a => !oldUnion.has(a))
+    const removed = [...oldUnion.keys()].filter(a => !newUnion.has(a))
+    const svcRoot: RootRef = { key: svcKey, uid: svcUid ?? '', kind: 'Service', namespace: ns, name: svcName }
+    const explaining = this.#explainEndpoints(svcRoot, [...added.map(a => newUnion.get(a)), ...removed.map(a => oldUnion.get(a))])
+    if (explaining !== undefined) {
+      this.#evidence(explaining, obs, true)
+      if (added.length + removed.length > 0) this.#fold(explaining, `${ns}/${svcName}`, oldUnion, newUnion)
+      return explaining.key
+    }
+    if (added.length + removed.length === 0) return undefined
+    const epKey = `${svcKey}#endpoints`
+    let open = this.#window.get(epKey)
+    if (open === undefined) {
+      open = this.#open({ ...obs, actor: undefined }, { ...svcRoot, key: epKey }, 'endpoints', this.#rev(obs), undefined)
+      open.pending = 'applied'
+    } else {
+      this.#evidence(open, obs, true)
+    }
+    this.#fold(open, `${ns}/${svcName}`, oldUnion, newUnion)
+    this.#settleLater(open)
+    return open.key
+  }
+
+  #union (svcKey: string): Map<string, string | undefined> {
+    const out = new Map<string, string | undefined>()
+    for (const s of this.#serviceSlices.get(svcKey) ?? []) for (const [a, p] of this.#slices.get(s) ?? []) out.set(a, p)
+    return out
+  }
+
+  /** An open change of the Service itself or of a workload that backs it explains endpoint moves. */
+  #explainEndpoints (svc: RootRef, pods: Array<string | undefined>): Open | undefined {
+    for (const pod of pods) {
+      if (pod === undefined || pod.startsWith('name:')) continue
+      const info = this.#index.get(pod)
+      if (info === undefined) continue
+      const root = this.#index.root(pod, info)
+      const open = this.#window.get(root.key)
+      if (open !== undefined && WORKLOAD_CHANGE.has(open.type)) return open
+    }
+    // A Service created or edited moments ago explains its endpoints only when no workload does.
+    const own = (): Open | undefined => {
+      const o = this.#window.get(svc.key)
+      return o !== undefined && (o.type === 'create' || o.type === 'update') ? o : undefined
+    }
+    const svcObj = this.#index.get(svc.uid)?.snapshot
+    const selector = svcObj?.spec?.selector as Record<string, string> | undefined
+    if (selector === undefined) return own()
+    for (const open of this.#window.values()) {
+      if (!WORKLOAD_CHANGE.has(open.type) || open.root.namespace !== svc.namespace) continue
+      const labels = (open.latest ?? this.#index.get(open.root.uid)?.snapshot)?.spec?.template?.metadata?.labels
+      if (selectorMatches(selector, labels)) return open
+    }
+    return own()
+  }
+
+  #fold (open: Open, service: string, oldUnion: Map<string, unknown>, newUnion: Map<string, unknown>): void {
+    let f = open.folds.get(service)
+    if (f === undefined) open.folds.set(service, f = { service, baseline: new Set(oldUnion.keys()), current: new Set() })
+    f.current = new Set(newUnion.keys())
+  }
+
+  #onEvent (obs: Observation): string | undefined {
+    const involved = obs.object?.involvedObject ?? obs.object?.regarding
+    const uid = typeof involved?.uid === 'string' ? involved.uid : undefined
+    if (uid === undefined) return undefined
+    const root = this.#index.root(uid, { kind: String(involved.kind ?? ''), namespace: String(involved.namespace ?? ''), name: String(involved.name ?? '') })
+    const open = this.#window.get(root.key)
+    if (open === undefined) return undefined
+    const reason = obs.reason ?? String(obs.object?.reason ?? '')
+    const message = obs.message ?? String(obs.object?.message ?? obs.object?.note ?? '')
+    const e = open.events.get(reason)
+    if (e === undefined) open.events.set(reason, { reason, message, count: 1 })
+    else { e.count++; e.message = message }
+    this.#evidence(open, obs, true, reason)
+    return open.key
+  }
+
+  // ---- state machine -----------------------------------------------------
+
+  #rev (obs: Observation): string {
+    if (obs.generation !== undefined && obs.ref.kind !== 'Service') return `g${obs.generation}`
+    return obs.resourceVersion ?? obs.auditID ?? String(obs.at)
+  }
+
+  #open (obs: Observation, root: RootRef, type: ChangeType, idRev: string, before: K8sObject | undefined, superseding?: Open): Open {
+    const open: Open = {
+      key: root.key,
+      type,
+      root,
+      actor: obs.actor !== undefined && (!isSystemActor(obs.actor) || obs.source === 'audit' || obs.source === 'admission') ? obs.actor : null,
+      startedAt: obs.at,
+      lastAt: obs.at,
+      settleAt: null,
+      pending: null,
+      idRev,
+      superseded: [],
+      counts: {},
+      auditIDs: new Set(),
+      timeline: [],
+      timelineDropped: 0,
+      folds: new Map(),
+      events: new Map()
+    }
+    if (before !== undefined) open.before = before
+    if (superseding !== undefined) {
+      // The superseded rollout is named in the newer one's report, never sent alone.
+      open.superseded.push(...superseding.superseded, {
+        revision: revisionOf(superseding.latest) ?? undefined,
+        images: imageChanges(superseding.before, superseding.latest),
+        actor: superseding.actor?.username ?? null
+      })
+      for (const [s, n] of Object.entries(superseding.counts)) open.counts[s as Source] = n
+      for (const a of superseding.auditIDs) open.auditIDs.add(a)
+      open.timeline.push(...superseding.timeline)
+      open.folds = superseding.folds
+      this.#window.delete(superseding.key)
+    }
+    this.#window.set(root.key, open)
+    this.#opts.hooks?.opened?.(type)
+    this.#evidence(open, obs, false)
+    return open
+  }
+
+  #evidence (open: Open, obs: Observation, extend: boolean, note?: string): void {
+    open.lastAt = Math.max(open.lastAt, obs.at)
+    open.counts[obs.source] = (open.counts[obs.source] ?? 0) + 1
+    if (obs.auditID !== undefined) open.auditIDs.add(obs.auditID)
+    if (obs.object !== undefined && obs.ref.uid === open.root.uid && obs.ref.kind === open.root.kind) open.latest = obs.object
+    if (open.timeline.length < this.#opts.maxTimeline) {
+      const entry: TimelineEntry = { at: new Date(obs.at).toISOString(), source: obs.source, action: obs.action, kind: obs.ref.kind, name: obs.ref.name }
+      if (obs.ref.subresource !== undefined) entry.subresource = obs.ref.subresource
+      if (obs.actor !== undefined) entry.user = obs.actor.username
+      if (obs.auditID !== undefined) entry.auditID = obs.auditID
+      if (note !== undefined && note !== '') entry.note = note
+      open.timeline.push(entry)
+    } else {
+      open.timelineDropped++
+    }
+    // Evidence after a change has settled keeps it open a little longer, so
+    // late endpoint moves and cascades land in the same report.
+    if (extend && open.settleAt !== null) open.settleAt = obs.at + this.#opts.quietMs
+  }
+
+  #settleLater (open: Open): void {
+    open.settleAt = open.lastAt + this.#opts.quietMs
+  }
+
+  #progress (open: Open): void {
+    if (open.type === 'update' || open.type === 'delete') return
+    const obj = open.latest
+    if (obj === undefined) return
+    const kind = open.root.kind
+    let st: RolloutStatus
+    if (open.type === 'scale') st = scaleStatus(obj, kind)
+    else st = rolloutStatus(obj, kind)
+    if (st.state === 'failed') {
+      open.doneAt ??= open.lastAt
+      open.pending = 'failed'
+      open.reason = st.reason
+      open.message = st.message
+      this.#settleLater(open)
+    } else if (st.state === 'done' && open.pending === null) {
+      open.doneAt = open.lastAt
+      open.pending = 'succeeded'
+      this.#settleLater(open)
+    }
+  }
+
+  #jobProgress (open: Open): void {
+    if (open.latest === undefined) return
+    const st = jobOutcome(open.latest)
+    if (st.state === 'running' || open.pending !== null) return
+    open.pending = st.state
+    if (st.reason !== undefined) open.reason = st.reason
+    if (st.message !== undefined) open.message = st.message
+    this.#settleLater(open)
+  }
+
+  #diff (kind: string, before: K8sObject | undefined, after: K8sObject | undefined): ReturnType<typeof diffObjects> {
+    if (kind === 'Service') {
+      const d = serviceDiff(before, after)
+      const rest = diffObjects(before, after, kind).filter(x => !x.path.startsWith('spec.'))
+      return [...d, ...rest]
+    }
+    return diffObjects(before, after, kind)
+  }
+
+  #close (open: Open, outcome: Outcome): void {
+    this.#window.delete(open.key)
+    this.#emit(open, outcome)
+  }
+
+  #emit (open: Open, outcome: Outcome): void {
+    const details: ChangeDetails = {}
+    const kind = open.root.kind
+    const latest = open.latest
+    if (open.type === 'update') {
+      if (!(open.firstSight ?? false) || open.before !== undefined) {
+        const diff = this.#diff(kind, open.before, latest)
+        if (diff.length === 0 && open.before !== undefined && latest !== undefined) {
+          // Changed and changed back within the quiet period: nothing to report.
+          this.#opts.hooks?.netZero?.()
+          return
+        }
+        details.diff = diff
+      }
+      if (isSensitiveKind(kind) && open.before !== undefined && latest !== undefined) details.keys = keyChanges(open.before, latest)
+    }
+    if (open.type === 'create' && isSensitiveKind(kind) && latest !== undefined) details.keys = keyChanges(undefined, latest)
+    if (WORKLOAD_KINDS.has(kind) && open.type !== 'delete' && open.type !== 'update') {
+      const rev = revisionOf(latest)
+      if (rev !== undefined && kind === 'Deployment') details.revision = rev
+      const images = imageChanges(open.type === 'create' ? undefined : open.before, latest)
+      if (images.length > 0 && open.type !== 'scale') details.images = images
+      details.replicas = replicaCounts(latest, kind)
+      if (open.replicasFrom !== undefined) details.replicas.from = open.replicasFrom
+      if (open.replicasTo !== undefined) details.replicas.to = open.replicasTo
+    }
+    if (open.superseded.length > 0) details.superseded = open.superseded
+    const endpoints = [...open.folds.values()].map(f => ({
+      service: f.service,
+      added: [...f.current].filter(a => !f.baseline.has(a)).sort(),
+      removed: [...f.baseline].filter(a => !f.current.has(a)).sort()
+    })).filter(e => e.added.length + e.removed.length > 0)
+    if (endpoints.length > 0) details.endpoints = endpoints
+    if (open.type === 'endpoints' && endpoints.length === 0) {
+      this.#opts.hooks?.netZero?.()
+      return
+    }
+    if (open.events.size > 0) details.events = [...open.events.values()].sort((a, b) => b.count - a.count).slice(0, 10)
+    let reason = open.reason
+    let message = open.message
+    if (outcome === 'failed' || outcome === 'timed-out') {
+      // Events say why a rollout stalled when the status only says that it did.
+      const why = details.events?.find(e => FAILURE_EVENTS.has(e.reason))
+      if (why !== undefined) {
+        if (reason === undefined) reason = why.reason
+        message = message === undefined || message === '' ? why.message : `${message}; ${why.reason}: ${why.message}`
+      }
+    }
+    if (reason !== undefined) details.reason = reason
+    if (message !== undefined && message !== '') details.message = message
+    let endedAt = open.doneAt ?? open.lastAt
+    if (open.type === 'job' && latest !== undefined) {
+      const st = jobOutcome(latest)
+      if (st.state !== 'running' && st.durationMs !== undefined) endedAt = open.startedAt + st.durationMs
+    }
+    if (outcome === 'timed-out' || outcome === 'open') endedAt = Math.max(open.lastAt, this.#now)
+    if (open.timelineDropped > 0) {
+      open.timeline.push({ at: new Date(open.lastAt).toISOString(), source: 'audit', action: 'update', kind, name: open.root.name, note: `${open.timelineDropped} more observations not shown` })
+    }
+    const change: Change = {
+      id: changeId(open.root.uid !== '' ? open.root.uid : open.key, open.type, open.idRev),
+      type: open.type,
+      outcome,
+      object: { kind, namespace: open.root.namespace, name: open.root.name, uid: open.root.uid.startsWith('pending:') ? '' : open.root.uid },
+      actor: open.actor === null ? null : { username: open.actor.username, groups: open.actor.groups },
+      summary: '',
+      startedAt: new Date(open.startedAt).toISOString(),
+      endedAt: new Date(endedAt).toISOString(),
+      durationMs: Math.max(0, endedAt - open.startedAt),
+      details,
+      counts: open.counts,
+      auditIDs: [...open.auditIDs],
+      timeline: open.timeline
+    }
+    change.summary = summarize(change)
+    this.#opts.hooks?.closed?.(open.type, outcome)
+    this.#opts.onChange(change)
+  }
+}

@@ -1,0 +1,71 @@
+import { LRUCache } from 'lru-cache'
+import type { Actor, Observation, Source } from '../model.js'
+
+// "Nothing counted twice": one observation per auditID, per watch
+// uid+resourceVersion, per Event uid+count. A write seen by two sources
+// (audit's responseObject and the watch's object carry the same uid and
+// resourceVersion) is one write: the second sighting only contributes what
+// the first lacked, the actor.
+
+export interface WriteRecord {
+  sources: Set<Source>
+  /** Window key of the change the write went to, set by the correlator. */
+  changeKey?: string
+  actor?: Actor
+}
+
+export type DedupVerdict =
+  | { kind: 'new', record?: WriteRecord }
+  | { kind: 'duplicate' }
+  | { kind: 'merge', record: WriteRecord }
+
+export class Dedup {
+  readonly #auditIDs: LRUCache<string, true>
+  readonly #writes: LRUCache<string, WriteRecord>
+
+  constructor (max = 200_000) {
+    this.#auditIDs = new LRUCache({ max })
+    this.#writes = new LRUCache({ max })
+  }
+
+  check (obs: Observation): DedupVerdict {
+    if (obs.auditID !== undefined) {
+      if (this.#auditIDs.has(obs.auditID)) return { kind: 'duplicate' }
+      this.#auditIDs.set(obs.auditID, true)
+    }
+    const key = writeKey(obs)
+    if (key === undefined) return { kind: 'new' }
+    const rec = this.#writes.get(key)
+    if (rec === undefined) {
+      const fresh: WriteRecord = { sources: new Set([obs.source]) }
+      if (obs.actor !== undefined) fresh.actor = obs.actor
+      this.#writes.set(key, fresh)
+      return { kind: 'new', record: fresh }
+    }
+    if (rec.sources.has(obs.source) && obs.source !== 'audit') return { kind: 'duplicate' }
+    rec.sources.add(obs.source)
+    return { kind: 'merge', record: rec }
+  }
+
+  /** Forget an auditID so a batch that failed half-way can be processed again when re-sent. */
+  forgetAudit (auditID: string): void {
+    this.#auditIDs.delete(auditID)
+  }
+
+  get size (): { auditIDs: number, writes: number } {
+    return { auditIDs: this.#auditIDs.size, writes: this.#writes.size }
+  }
+}
+
+function writeKey (obs: Observation): string | undefined {
+  if (obs.source === 'event') {
+    const count = obs.object?.count ?? obs.object?.series?.count ?? 1
+    return obs.ref.uid !== undefined ? `event/${obs.ref.uid}/${String(count)}` : undefined
+  }
+  const uid = obs.ref.uid
+  const rv = obs.resourceVersion
+  if (uid === undefined || rv === undefined) return undefined
+  // A delete's response is the last state of the object, whose resourceVersion
+  // is the one the watch's DELETED event carries too.
+  return `${obs.action === 'delete' ? 'd' : 'w'}/${uid}/${rv}`
+}

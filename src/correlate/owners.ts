@@ -1,0 +1,87 @@
+import { LRUCache } from 'lru-cache'
+import type { K8sObject, Observation, OwnerRef } from '../model.js'
+
+// What the pipeline knows about objects it has seen: uid → identity, owner,
+// labels and the last full state (to diff the next write against), and the
+// name index (kind/namespace/name → uid) that resolves the empty
+// objectRef.uid of audit creates, patches and deletes.
+
+export interface ObjectInfo {
+  uid: string
+  kind: string
+  namespace: string
+  name: string
+  owner?: OwnerRef
+  labels?: Record<string, string>
+  /** Last known full object (Secret/ConfigMap values already redacted). */
+  snapshot?: K8sObject
+  deleted?: boolean
+}
+
+export interface RootRef { key: string, uid: string, kind: string, namespace: string, name: string }
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name'
+
+export function nameKey (kind: string, namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`
+}
+
+export function controllerOf (owners: OwnerRef[]): OwnerRef | undefined {
+  return owners.find(o => o.controller === true) ?? (owners.length === 1 ? owners[0] : undefined)
+}
+
+export class ObjectIndex {
+  readonly #byUid: LRUCache<string, ObjectInfo>
+  readonly #byName: LRUCache<string, string>
+
+  constructor (max = 100_000) {
+    this.#byUid = new LRUCache({ max })
+    this.#byName = new LRUCache({ max })
+  }
+
+  get (uid: string): ObjectInfo | undefined { return this.#byUid.get(uid) }
+
+  uidByName (kind: string, namespace: string, name: string): string | undefined {
+    return this.#byName.get(nameKey(kind, namespace, name))
+  }
+
+  get size (): number { return this.#byUid.size }
+
+  /** Record what an observation teaches; returns the info before it (for diffs). */
+  learn (obs: Observation, uid: string): { before?: K8sObject, info: ObjectInfo } {
+    const { kind, namespace, name } = obs.ref
+    let info = this.#byUid.get(uid)
+    const before = info?.snapshot
+    if (info === undefined) {
+      info = { uid, kind, namespace, name }
+      this.#byUid.set(uid, info)
+    }
+    this.#byName.set(nameKey(kind, namespace, name), uid)
+    const owner = controllerOf(obs.owners)
+    if (owner !== undefined) info.owner = owner
+    if (obs.object !== undefined) {
+      info.snapshot = obs.object
+      if (obs.object.metadata?.labels !== undefined) info.labels = obs.object.metadata.labels
+    }
+    if (obs.action === 'delete') info.deleted = true
+    return { before, info }
+  }
+
+  /**
+   * Follow controller owner references to the root (Pod → ReplicaSet →
+   * Deployment). An owner we have never seen is still a valid root: its
+   * reference names its kind, name and uid.
+   */
+  root (uid: string, ref: { kind: string, namespace: string, name: string }): RootRef {
+    let cur: RootRef = { key: uid, uid, kind: ref.kind, namespace: ref.namespace, name: ref.name }
+    const seen = new Set<string>([uid])
+    for (let depth = 0; depth < 8; depth++) {
+      const info = this.#byUid.get(cur.uid)
+      const owner = info?.owner
+      if (owner === undefined || seen.has(owner.uid)) break
+      seen.add(owner.uid)
+      cur = { key: owner.uid, uid: owner.uid, kind: owner.kind, namespace: cur.namespace, name: owner.name }
+    }
+    return cur
+  }
+}

@@ -1,0 +1,78 @@
+import type { Change, ImageChange } from '../model.js'
+
+// The one line a person reads first. Built only from the Change itself.
+
+export function formatDuration (ms: number): string {
+  const s = Math.round(ms / 1000)
+  if (s < 120) return `${s} s`
+  const m = Math.round(s / 60)
+  if (m < 120) return `${m} min`
+  const h = Math.floor(m / 60)
+  return `${h} h ${m % 60} min`
+}
+
+function images (list: ImageChange[] | undefined): string {
+  if (list === undefined || list.length === 0) return ''
+  const parts = list.map(i => list.length > 1 ? `${i.container} ${i.from ?? '∅'} → ${i.to ?? '∅'}` : `${i.from ?? '∅'} → ${i.to ?? '∅'}`)
+  return `, image ${parts.join(', ')}`
+}
+
+function by (c: Change): string {
+  return c.actor === null ? '' : `, by ${c.actor.username}`
+}
+
+function availability (c: Change): string {
+  const r = c.details.replicas
+  if (r === undefined || r.desired === undefined) return ''
+  return `, ${r.available ?? r.ready ?? 0}/${r.desired} available`
+}
+
+export function summarize (c: Change): string {
+  const obj = c.object.namespace === '' ? c.object.name : `${c.object.namespace}/${c.object.name}`
+  const who = `${c.object.kind} ${obj}`
+  const dur = formatDuration(c.durationMs)
+  const ending = (): string => {
+    switch (c.outcome) {
+      case 'succeeded': return `${availability(c)} in ${dur}`
+      case 'failed': return `, failed after ${dur}${c.details.reason !== undefined ? `: ${c.details.reason}` : ''}`
+      case 'timed-out': return `, not finished after ${dur} (timed out)`
+      case 'open': return `, still in progress after ${dur}`
+      default: return ''
+    }
+  }
+  const sup = c.details.superseded !== undefined && c.details.superseded.length > 0
+    ? ` (superseding revision ${c.details.superseded.map(s => s.revision ?? '?').join(', ')})`
+    : ''
+  switch (c.type) {
+    case 'rollout': {
+      const rev = c.details.revision !== undefined ? ` revision ${c.details.revision}` : ''
+      return `${who} rolled out${rev}${sup}${images(c.details.images)}${by(c)}${ending()}`
+    }
+    case 'restart': return `${who} restarted${c.details.revision !== undefined ? `, revision ${c.details.revision}` : ''}${by(c)}${ending()}`
+    case 'scale': {
+      const r = c.details.replicas
+      const fromTo = r?.from !== undefined && r.to !== undefined ? ` ${r.from} → ${r.to}` : r?.to !== undefined ? ` to ${r.to}` : ''
+      return `${who} scaled${fromTo}${by(c)}${ending()}`
+    }
+    case 'create': return `${who} created${by(c)}${ending()}`
+    case 'delete': return `${who} deleted${by(c)}`
+    case 'update': {
+      const k = c.details.keys
+      const keys = k !== undefined ? [...k.added.map(x => `+${x}`), ...k.removed.map(x => `−${x}`), ...k.changed.map(x => `~${x}`)] : []
+      const what = keys.length > 0
+        ? `: keys ${keys.join(' ')}`
+        : c.details.diff !== undefined && c.details.diff.length > 0 ? `: ${c.details.diff.slice(0, 3).map(d => d.path).join(', ')}${c.details.diff.length > 3 ? ` and ${c.details.diff.length - 3} more` : ''}` : ''
+      return `${who} updated${by(c)}${what}`
+    }
+    case 'endpoints': {
+      const e = c.details.endpoints?.[0]
+      const moves = e === undefined ? '' : ` ${[...e.added.map(a => `+${a}`), ...e.removed.map(r => `−${r}`)].join(' ')}`
+      return `${obj} endpoints changed${moves}`
+    }
+    case 'job': {
+      if (c.outcome === 'succeeded') return `${who} succeeded in ${dur}${by(c)}`
+      if (c.outcome === 'failed') return `${who} failed after ${dur}${c.details.reason !== undefined ? `: ${c.details.reason}` : ''}${by(c)}`
+      return `${who} run${by(c)}${ending()}`
+    }
+  }
+}

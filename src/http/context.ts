@@ -1,0 +1,20 @@
+import type { Config } from '../config.js'
+import type { PipelineMetrics } from '../metrics.js'
+import type { Pipeline } from '../pipeline.js'
+import type { ChangeStore } from '../store/changes.js'
+import type { Outbox } from '../store/outbox.js'
+
+/** What the routes need from the app; the app builds it once. */
+export interface AppContext {
+  config: Config
+  pipeline: Pipeline
+  store: ChangeStore
+  outbox: Outbox
+  metrics: PipelineMetrics
+  /** The pipeline's clock: wall time in serve, injected in tests. */
+  now: () => number
+  /** Ingest is done; close what settled (serve calls it after each batch). */
+  afterIngest: () => void
+  readiness: () => { ready: boolean, reasons: string[] }
+  apiToken?: () => string | undefined
+}
