@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { createApp, type App } from '../../src/app.js'
+import { applyFile, DEFAULTS, type Config } from '../../src/config.js'
+import type { Change } from '../../src/model.js'
+import { createMetrics } from '../../src/metrics.js'
+
+// A real app (fastify, SQLite, outbox, log sink) on an injected clock.
+
+export interface TestApp {
+  app: App
+  clock: { now: number }
+  dir: string
+  /** What the log sink printed, parsed. */
+  printed: Change[]
+  post: (body: unknown) => Promise<{ statusCode: number, json: any }>
+  /** Advance the clock by ms and close what settled, then deliver. */
+  advance: (ms: number) => Promise<void>
+  /** Everything in the store, oldest first. */
+  stored: () => Change[]
+  close: () => Promise<void>
+}
+
+export async function testApp (opts: { config?: Record<string, unknown>, start?: number, dir?: string, env?: NodeJS.ProcessEnv } = {}): Promise<TestApp> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kc-test-'))
+  const clock = { now: opts.start ?? Date.parse('2026-11-20T10:00:00Z') }
+  const config: Config = applyFile(structuredClone(DEFAULTS), { store: join(dir, 'changes.db'), ...(opts.config ?? {}) })
+  const printed: Change[] = []
+  const app = await createApp({
+    config,
+    env: opts.env ?? {},
+    log: pino({ level: 'silent' }),
+    now: () => clock.now,
+    write: line => { printed.push(JSON.parse(line)) },
+    metrics: createMetrics({ defaults: false }),
+    random: () => 0.5
+  })
+  const t: TestApp = {
+    app,
+    clock,
+    dir,
+    printed,
+    post: async (body: unknown) => {
+      const res = await app.server.inject({ method: 'POST', url: '/audit', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) })
+      return { statusCode: res.statusCode, json: res.json() }
+    },
+    advance: async (ms: number) => {
+      clock.now += ms
+      app.tick(clock.now)
+      await app.dispatcher.drain()
+    },
+    stored: () => app.store.query({ limit: 1000 }).items.reverse(),
+    close: async () => {
+      await app.close()
+      if (opts.dir === undefined) rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  return t
+}
+
+export function eventList (items: unknown[]): unknown {
+  return { kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items }
+}
