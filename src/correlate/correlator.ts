@@ -131,9 +131,10 @@ export class Correlator {
   tick (now: number): void {
     if (now > this.#now) this.#now = now
     this.#window.purgeStale()
-    for (const open of this.#window.values()) {
-      if (open.settleAt !== null && open.settleAt <= this.#now) this.#close(open, open.pending ?? 'applied')
-    }
+    // Close in the order the changes settled, so reports come out in time order.
+    const due = this.#window.values().filter(o => o.settleAt !== null && o.settleAt <= this.#now)
+    due.sort((a, b) => (a.settleAt ?? 0) - (b.settleAt ?? 0))
+    for (const open of due) this.#close(open, open.pending ?? 'applied')
   }
 
   /** End of input: settle every quiet period; what has not finished is reported as `open`. */
@@ -659,10 +660,16 @@ export class Correlator {
     }
     if (reason !== undefined) details.reason = reason
     if (message !== undefined && message !== '') details.message = message
+    let startedAt = open.startedAt
     let endedAt = open.doneAt ?? open.lastAt
     if (open.type === 'job' && latest !== undefined) {
+      // A Job's own clock: from status.startTime to its completion.
       const st = jobOutcome(latest)
-      if (st.state !== 'running' && st.durationMs !== undefined) endedAt = open.startedAt + st.durationMs
+      const jobStart = Date.parse(latest.status?.startTime ?? '')
+      if (st.state !== 'running' && st.durationMs !== undefined && !Number.isNaN(jobStart)) {
+        startedAt = jobStart
+        endedAt = jobStart + st.durationMs
+      }
     }
     if (outcome === 'timed-out' || outcome === 'open') endedAt = Math.max(open.lastAt, this.#now)
     if (open.timelineDropped > 0) {
@@ -675,9 +682,9 @@ export class Correlator {
       object: { kind, namespace: open.root.namespace, name: open.root.name, uid: open.root.uid.startsWith('pending:') ? '' : open.root.uid },
       actor: open.actor === null ? null : { username: open.actor.username, groups: open.actor.groups },
       summary: '',
-      startedAt: new Date(open.startedAt).toISOString(),
+      startedAt: new Date(startedAt).toISOString(),
       endedAt: new Date(endedAt).toISOString(),
-      durationMs: Math.max(0, endedAt - open.startedAt),
+      durationMs: Math.max(0, endedAt - startedAt),
       details,
       counts: open.counts,
       auditIDs: [...open.auditIDs],
