@@ -107,6 +107,8 @@ export class Correlator {
   readonly #ignoreNs: Set<string>
   readonly #ignoreKinds: Set<string>
   #now = 0
+  /** A lower bound of every open change's settleAt: when time passes it, a scan is due. */
+  #nextSettle = Infinity
 
   constructor (opts: CorrelatorOptions) {
     this.#opts = { maxTimeline: 50, ...opts }
@@ -132,7 +134,15 @@ export class Correlator {
     if (now > this.#now) this.#now = now
     this.#window.purgeStale()
     // Close in the order the changes settled, so reports come out in time order.
-    const due = this.#window.values().filter(o => o.settleAt !== null && o.settleAt <= this.#now)
+    if (this.#nextSettle > this.#now) return
+    const due: Open[] = []
+    let next = Infinity
+    for (const o of this.#window.values()) {
+      if (o.settleAt === null) continue
+      if (o.settleAt <= this.#now) due.push(o)
+      else if (o.settleAt < next) next = o.settleAt
+    }
+    this.#nextSettle = next
     due.sort((a, b) => (a.settleAt ?? 0) - (b.settleAt ?? 0))
     for (const open of due) this.#close(open, open.pending ?? 'applied')
   }
@@ -148,6 +158,8 @@ export class Correlator {
   }
 
   ingest (obs: Observation): void {
+    // What settled before this observation closes first, so it cannot absorb a later write.
+    if (obs.at >= this.#nextSettle) this.tick(obs.at)
     if (obs.at > this.#now) this.#now = obs.at
     this.#opts.hooks?.observed?.(obs.source)
     if (this.#ignoreNs.has(obs.ref.namespace) || this.#ignoreKinds.has(obs.ref.kind)) {
@@ -558,11 +570,16 @@ export class Correlator {
     }
     // Evidence after a change has settled keeps it open a little longer, so
     // late endpoint moves and cascades land in the same report.
-    if (extend && open.settleAt !== null) open.settleAt = obs.at + this.#opts.quietMs
+    if (extend && open.settleAt !== null) this.#setSettle(open, obs.at + this.#opts.quietMs)
   }
 
   #settleLater (open: Open): void {
-    open.settleAt = open.lastAt + this.#opts.quietMs
+    this.#setSettle(open, open.lastAt + this.#opts.quietMs)
+  }
+
+  #setSettle (open: Open, at: number): void {
+    open.settleAt = at
+    if (at < this.#nextSettle) this.#nextSettle = at
   }
 
   #progress (open: Open): void {
