@@ -127,6 +127,8 @@ export function createEmailSink (opts: EmailSinkOptions): Sink {
     if (opts.maxConnections !== undefined) transportOptions.maxConnections = opts.maxConnections
   }
   const transport = nodemailer.createTransport(transportOptions)
+  // Transport-level errors (e.g. OAuth2 refresh) also fail the send in progress; never let them crash the process.
+  transport.on('error', () => {})
   let closed = false
 
   function failure (err: unknown): Error {

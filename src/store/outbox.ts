@@ -70,6 +70,7 @@ export class Outbox {
     pendingBySink: Statement
     nextDue: Statement
     retryDead: Statement
+    prune: Statement
   }
 
   constructor (db: Database) {
@@ -110,7 +111,8 @@ export class Outbox {
       pendingBySink: db.prepare("SELECT sink, COUNT(*) AS n FROM outbox WHERE state = 'pending' GROUP BY sink"),
       nextDue: db.prepare("SELECT MIN(next_attempt_at) AS t FROM outbox WHERE state = 'pending'"),
       retryDead: db.prepare(`UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE change_id = ? AND state = 'dead'
-                             AND change_json IS NOT NULL AND (? IS NULL OR sink = ?)`)
+                             AND change_json IS NOT NULL AND (? IS NULL OR sink = ?)`),
+      prune: db.prepare("DELETE FROM outbox WHERE state IN ('delivered', 'dead') AND created_at < ?")
     }
   }
 
@@ -170,6 +172,15 @@ export class Outbox {
   /** Puts dead deliveries of a change back in the queue (an operator's retry). Returns how many. */
   retryDead (changeId: string, now: number, sink?: string): number {
     return this.st.retryDead.run(now, changeId, sink ?? null, sink ?? null).changes
+  }
+
+  /**
+   * Forgets finished (delivered or dead) deliveries enqueued before `before`; pending ones stay.
+   * A change older than that, enqueued again (a replay of an old audit log), would be delivered
+   * again: prune with the same horizon as the changes store, which decides what is new.
+   */
+  prune (before: number): number {
+    return this.st.prune.run(before).changes
   }
 
   deliveriesFor (changeId: string): DeliveryStatus[] {
