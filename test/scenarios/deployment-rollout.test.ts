@@ -1,11 +1,12 @@
 import t from 'tap'
+import type { Test } from 'tap'
 import { Cluster, USERS, R, CONTROLLERS } from '../helpers/cluster.js'
 import { eventList, testApp } from '../helpers/app.js'
 
 // A Deployment's life as the controllers really write it, through POST /audit,
 // the real store and the log sink: each logical change exactly once.
 
-async function setup (t: Tap.Test) {
+async function setup (t: Test) {
   const c = new Cluster()
   const a = await testApp({ start: c.t })
   t.teardown(a.close)

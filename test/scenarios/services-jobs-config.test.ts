@@ -1,8 +1,9 @@
 import t from 'tap'
+import type { Test } from 'tap'
 import { Cluster, USERS, R, CONTROLLERS } from '../helpers/cluster.js'
 import { eventList, testApp } from '../helpers/app.js'
 
-async function setup (t: Tap.Test) {
+async function setup (t: Test) {
   const c = new Cluster()
   const a = await testApp({ start: c.t })
   t.teardown(a.close)

@@ -75,6 +75,12 @@ export interface InformerEvent {
   baseline: boolean
 }
 
+/**
+ * 'starting': listing, or connecting a watch after a backoff; 'synced': the
+ * cache is consistent and a watch is open (or being opened right after a
+ * LIST); 'backoff': waiting before the next attempt; 'stopped'. Use `synced`
+ * (sticky) for readiness: the state moves on every restart.
+ */
 export type InformerState = 'starting' | 'synced' | 'backoff' | 'stopped'
 
 export type RestartReason =
@@ -506,6 +512,7 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
       labelSelector: opts.labelSelector,
       fieldSelector: opts.fieldSelector
     })
+    if (state === 'backoff') state = 'starting'
     const call = new Call(watchdogMs)
     current = call
     const openedAt = Date.now()
