@@ -47,6 +47,8 @@ export interface App {
   listen: () => Promise<string>
   close: () => Promise<void>
   readiness: Array<() => string | undefined>
+  /** Run before the store closes (sources stop here). */
+  onClose: (f: () => Promise<void>) => void
 }
 
 export async function createApp (opts: AppOptions): Promise<App> {
@@ -119,6 +121,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
   const server = await buildServer(ctx, { log, ...(tls !== undefined ? { https: tls } : {}) })
 
   const timers: NodeJS.Timeout[] = []
+  const closers: Array<() => Promise<void>> = []
   let stopTls: (() => void) | undefined
   const start = (): void => {
     // The wall clock moves the windows, so a quiet period ends without further events.
@@ -140,6 +143,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
     tick,
     start,
     readiness,
+    onClose: f => { closers.push(f) },
     listen: async () => {
       const address = await server.listen({ host: config.host, port: config.port })
       if (tls !== undefined) {
@@ -153,6 +157,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
     close: async () => {
       for (const t of timers) clearInterval(t)
       stopTls?.()
+      for (const f of closers) await f()
       await server.close()
       await dispatcher.close()
       store.close()

@@ -56,6 +56,7 @@ export class Pipeline {
     const end = this.#metrics.ingestSeconds.startTimer({ source: 'audit' })
     const res: BatchResult = { received: items.length, observations: 0, dropped: 0, malformed: 0 }
     this.#metrics.received.inc({ source: 'audit' }, items.length)
+    this.correlator.noteAudit()
     for (const item of items) {
       const r = normalizeAuditEvent(item)
       if (r.kind === 'observation') {
@@ -77,6 +78,11 @@ export class Pipeline {
 
   ingest (obs: Observation): void {
     this.correlator.ingest(obs)
+  }
+
+  /** Existing state from a source's first list: learned, never a change (unless a rollout is in progress). */
+  baseline (obs: Observation): void {
+    this.correlator.baseline(obs)
   }
 
   tick (now: number): void {

@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache'
 import { Dedup } from './dedup.js'
 import { ObjectIndex, SERVICE_NAME_LABEL, nameKey, type RootRef } from './owners.js'
 import { Window, type EvictReason } from './window.js'
-import { diffObjects, keyChanges } from '../detectors/diff.js'
+import { desiredState, diffObjects, keyChanges } from '../detectors/diff.js'
 import { classifyWorkloadWrite, imageChanges, replicaCounts, revisionOf, rolloutStatus, scaleStatus, WORKLOAD_KINDS, type RolloutStatus } from '../detectors/workload.js'
 import { lbIngress, readyAddresses, selectorMatches, serviceDiff } from '../detectors/service.js'
 import { jobOutcome } from '../detectors/job.js'
@@ -37,7 +37,16 @@ export interface CorrelatorOptions {
   hooks?: CorrelatorHooks
   ignoreNamespaces?: string[]
   ignoreKinds?: string[]
+  /**
+   * While audit events are arriving, a change opened by the watch waits this
+   * long for the audit event of the same write (the apiserver batches them,
+   * 30 s by default) so it is reported once, with its actor.
+   */
+  auditGraceMs?: number
 }
+
+/** Audit counts as "arriving" when an audit observation was seen this recently. */
+const AUDIT_ACTIVE_MS = 5 * 60_000
 
 interface EndpointFold { service: string, baseline: Set<string>, current: Set<string> }
 
@@ -45,6 +54,7 @@ interface Open {
   key: string
   type: ChangeType
   root: RootRef
+  openedBy: Source
   actor: Actor | null
   startedAt: number
   lastAt: number
@@ -94,7 +104,7 @@ export function changeId (uid: string, type: ChangeType, rev: string): string {
 }
 
 export class Correlator {
-  readonly #opts: Required<Pick<CorrelatorOptions, 'quietMs' | 'ttlMs' | 'maxObjects' | 'maxTimeline'>> & CorrelatorOptions
+  readonly #opts: Required<Pick<CorrelatorOptions, 'quietMs' | 'ttlMs' | 'maxObjects' | 'maxTimeline' | 'auditGraceMs'>> & CorrelatorOptions
   readonly #dedup = new Dedup()
   readonly #index = new ObjectIndex()
   readonly #window: Window<Open>
@@ -109,9 +119,10 @@ export class Correlator {
   #now = 0
   /** A lower bound of every open change's settleAt: when time passes it, a scan is due. */
   #nextSettle = Infinity
+  #lastAuditAt = -Infinity
 
   constructor (opts: CorrelatorOptions) {
-    this.#opts = { maxTimeline: 50, ...opts }
+    this.#opts = { maxTimeline: 50, auditGraceMs: 35_000, ...opts }
     this.#ignoreNs = new Set(opts.ignoreNamespaces ?? [])
     this.#ignoreKinds = new Set(opts.ignoreKinds ?? [])
     this.#window = new Window<Open>({
@@ -144,7 +155,15 @@ export class Correlator {
     }
     this.#nextSettle = next
     due.sort((a, b) => (a.settleAt ?? 0) - (b.settleAt ?? 0))
-    for (const open of due) this.#close(open, open.pending ?? 'applied')
+    const auditActive = this.#now - this.#lastAuditAt < AUDIT_ACTIVE_MS
+    for (const open of due) {
+      if (auditActive && open.actor === null && open.openedBy === 'watch' && open.type !== 'endpoints' &&
+          this.#now < open.lastAt + this.#opts.auditGraceMs) {
+        this.#setSettle(open, open.lastAt + this.#opts.auditGraceMs)
+        continue
+      }
+      this.#close(open, open.pending ?? 'applied')
+    }
   }
 
   /** End of input: settle every quiet period; what has not finished is reported as `open`. */
@@ -170,6 +189,7 @@ export class Correlator {
       this.#onAdmission(obs)
       return
     }
+    if (obs.source === 'audit') this.#lastAuditAt = this.#now
     this.#joinAdmission(obs)
     const verdict = this.#dedup.check(obs)
     if (verdict.kind === 'duplicate') {
@@ -187,6 +207,42 @@ export class Correlator {
     }
     const key = this.#route(obs)
     if (verdict.record !== undefined && key !== undefined) verdict.record.changeKey = key
+  }
+
+  /** An audit batch arrived (even one whose events were all dropped): audit is flowing. */
+  noteAudit (): void {
+    this.#lastAuditAt = this.#now
+  }
+
+  /**
+   * Existing state from a source's first list: learned, never a change. A
+   * rollout or Job already in progress is picked up and reported when it ends.
+   */
+  baseline (obs: Observation): void {
+    if (obs.at > this.#now) this.#now = obs.at
+    if (this.#ignoreNs.has(obs.ref.namespace) || this.#ignoreKinds.has(obs.ref.kind)) return
+    // Remembered so the audit event of the same write, arriving late, opens nothing.
+    this.#dedup.check(obs)
+    if (obs.source === 'event') return
+    const uid = this.#resolveUid(obs)
+    const { info } = this.#index.learn(obs, uid)
+    const rv = Number(obs.resourceVersion)
+    if (Number.isInteger(rv)) info.baselineRV = rv
+    const { kind } = obs.ref
+    if (kind === 'EndpointSlice') {
+      this.#onEndpointSlice({ ...obs, action: 'update' }, uid, undefined)
+      return
+    }
+    const obj = obs.object
+    if (obj === undefined || this.#window.peek(uid) !== undefined) return
+    const root = this.#index.root(uid, obs.ref)
+    if (root.uid !== uid) return
+    if (WORKLOAD_KINDS.has(kind) && rolloutStatus(obj, kind).state === 'waiting') {
+      const open = this.#open(obs, root, 'rollout', this.#rev(obs), undefined)
+      this.#progress(open)
+    } else if (kind === 'Job' && jobOutcome(obj).state === 'running') {
+      this.#open(obs, root, 'job', 'job', undefined)
+    }
   }
 
   // ---- admission -------------------------------------------------------
@@ -246,9 +302,20 @@ export class Correlator {
 
   #route (obs: Observation): string | undefined {
     const uid = this.#resolveUid(obs)
+    const known = this.#index.get(uid)
+    if (known?.baselineRV !== undefined && Number(obs.resourceVersion) <= known.baselineRV) {
+      // A late audit event of a write the first list already showed: history, not a change.
+      // (resourceVersions of one object only ever grow, which is all this relies on.)
+      this.#opts.hooks?.dropped?.('merged')
+      return undefined
+    }
     obs.ref.uid ??= uid.startsWith('pending:') ? undefined : uid
     const { before, info } = this.#index.learn(obs, uid)
     const { kind } = obs.ref
+    // The watch says MODIFIED for every write; one that left desired state
+    // alone is a status write (or bookkeeping), as audit would have said.
+    if (obs.source === 'watch' && obs.action === 'update' && before !== undefined && obs.object !== undefined &&
+        JSON.stringify(desiredState(before)) === JSON.stringify(desiredState(obs.object))) obs.action = 'status'
     if (obs.source === 'event') return this.#onEvent(obs)
     if (kind === 'EndpointSlice') return this.#onEndpointSlice(obs, uid, before)
     const root = this.#index.root(uid, obs.ref)
@@ -282,6 +349,11 @@ export class Correlator {
     const { kind } = obs.ref
     const existing = this.#window.get(root.key)
     if (obs.action === 'delete') {
+      if (existing?.type === 'delete') {
+        // The same delete seen by the other source (audit's Status carries no resourceVersion to merge on).
+        this.#evidence(existing, obs, true)
+        return existing.key
+      }
       if (existing !== undefined) this.#close(existing, existing.pending ?? (existing.type === 'update' || existing.type === 'create' ? 'applied' : 'failed'))
       const open = this.#open(obs, root, 'delete', 'delete', before)
       open.pending = 'applied'
@@ -519,6 +591,7 @@ export class Correlator {
       key: root.key,
       type,
       root,
+      openedBy: obs.source,
       actor: obs.actor !== undefined && (!isSystemActor(obs.actor) || obs.source === 'audit' || obs.source === 'admission') ? obs.actor : null,
       startedAt: obs.at,
       lastAt: obs.at,

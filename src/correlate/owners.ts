@@ -16,6 +16,8 @@ export interface ObjectInfo {
   /** Last known full object (Secret/ConfigMap values already redacted). */
   snapshot?: K8sObject
   deleted?: boolean
+  /** resourceVersion of the state a source's first list showed: writes up to it are history, not changes. */
+  baselineRV?: number
 }
 
 export interface RootRef { key: string, uid: string, kind: string, namespace: string, name: string }

@@ -78,6 +78,8 @@ export class Cluster {
   #rv = 1000
   #ids = 0
   #ip = 10
+  /** Called for every persisted write, with the object as stored: lets a fake apiserver's watch see the same writes. */
+  onWrite?: (type: 'ADDED' | 'MODIFIED' | 'DELETED', r: Resource, obj: any) => void
   /** Emit a RequestReceived stage before each ResponseComplete (a policy that does not omit it). */
   withRequestReceived: boolean
 
@@ -168,6 +170,7 @@ export class Cluster {
     if (full.spec !== undefined && r.kind !== 'Service' && r.kind !== 'Pod') full.metadata.generation = 1
     this.objects.set(this.key(r, ns, full.metadata.name), full)
     this.request({ user, verb: 'create', r, ns, name: full.metadata.name, requestObject: obj, responseObject: full, level: opts.level })
+    this.onWrite?.('ADDED', r, full)
     return full
   }
 
@@ -180,6 +183,7 @@ export class Cluster {
     next.metadata.resourceVersion = this.nextRV()
     this.objects.set(this.key(r, ns, name), next)
     this.request({ user, verb: 'update', r, ns, name, sub: opts.sub, requestObject: next, responseObject: next, refUid: cur.metadata.uid, level: opts.level })
+    this.onWrite?.('MODIFIED', r, next)
     return next
   }
 
@@ -192,12 +196,14 @@ export class Cluster {
     next.metadata.resourceVersion = this.nextRV()
     this.objects.set(this.key(r, ns, name), next)
     this.request({ user, verb: 'patch', r, ns, name, sub: opts.sub, requestObject: patchBody, responseObject: next, level: opts.level, impersonate: opts.impersonate })
+    this.onWrite?.('MODIFIED', r, next)
     return next
   }
 
   delete (user: User, r: Resource, ns: string, name: string, opts: { level?: AuditEvent['level'] } = {}): void {
     const cur = this.get(r, ns, name)
     this.objects.delete(this.key(r, ns, name))
+    this.onWrite?.('DELETED', r, { ...cur, metadata: { ...cur.metadata, resourceVersion: this.nextRV() } })
     this.request({
       user,
       verb: 'delete',
@@ -433,6 +439,7 @@ export class Cluster {
     next.metadata.generation++
     next.metadata.resourceVersion = this.nextRV()
     this.objects.set(this.key(R.deployments, ns, name), next)
+    this.onWrite?.('MODIFIED', R.deployments, next)
     this.request({
       user,
       verb: 'patch',

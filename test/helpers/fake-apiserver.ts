@@ -528,6 +528,25 @@ export class FakeApiServer {
     return clone(o)
   }
 
+  /**
+   * Stores a write made elsewhere (the audit simulator in test/helpers/cluster.ts)
+   * exactly as it was made — same uid, same resourceVersion — so the watch and
+   * the audit stream describe the same writes.
+   */
+  mirror (resourcePath: string, type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: K8sObject): void {
+    const p = this.collection(resourcePath)
+    const o = clone(obj)
+    const objects = this.objects(p.key)
+    const k = objKey(o)
+    const prev = objects.get(k)
+    const rv = Number(o.metadata?.resourceVersion)
+    if (!Number.isInteger(rv)) throw new Error('mirror: the object needs a numeric resourceVersion')
+    if (rv > this.rv) this.rv = rv
+    if (type === 'DELETED') objects.delete(k)
+    else objects.set(k, o)
+    this.record({ rv, key: p.key, type, object: o, ...(prev !== undefined ? { prev } : {}) })
+  }
+
   get (resourcePath: string, name: string, namespace?: string): K8sObject | undefined {
     const p = this.collection(resourcePath)
     const o = this.store.get(p.key)?.get(`${p.namespace ?? namespace ?? ''}/${name}`)
