@@ -101,7 +101,10 @@ export async function createApp (opts: AppOptions): Promise<App> {
   }
 
   const readiness = opts.readiness ?? []
-  const tick = (t?: number): void => pipeline.tick(t ?? now())
+  // Closing a change writes it and its deliveries: one SQLite transaction per
+  // tick or batch instead of two per change.
+  const inTransaction = <T>(f: () => T): T => store.db.transaction(f)()
+  const tick = (t?: number): void => { inTransaction(() => { pipeline.tick(t ?? now()) }) }
   const ctx: AppContext = {
     config,
     pipeline,
@@ -111,6 +114,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
     now,
     // Closing is driven by the clock; ingest only needs to be cheap.
     afterIngest: () => {},
+    inTransaction,
     readiness: () => {
       const reasons = readiness.map(f => f()).filter((r): r is string => r !== undefined)
       return { ready: reasons.length === 0, reasons }

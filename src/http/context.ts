@@ -15,6 +15,8 @@ export interface AppContext {
   now: () => number
   /** Ingest is done; close what settled (serve calls it after each batch). */
   afterIngest: () => void
+  /** Run f in one store transaction (changes closed during a batch are written together). */
+  inTransaction: <T>(f: () => T) => T
   readiness: () => { ready: boolean, reasons: string[] }
   apiToken?: () => string | undefined
 }

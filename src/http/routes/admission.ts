@@ -13,7 +13,7 @@ export function admissionRoute (app: FastifyInstance, ctx: AppContext): void {
     if (r.kind === 'malformed') throw r.error
     const response: Record<string, unknown> = { uid: r.uid, allowed: true }
     if (r.kind === 'observation') {
-      ctx.pipeline.ingest(r.observation)
+      ctx.inTransaction(() => { ctx.pipeline.ingest(r.observation) })
       ctx.afterIngest()
       // kube-apiserver copies these into the audit event of the same request:
       // the exact join between the two sources.

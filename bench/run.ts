@@ -1,0 +1,160 @@
+// Runs the benches and prints their figures.
+//
+//   npm run bench                       every section, as tables
+//   npm run bench -- --json             the same as one JSON object
+//   npm run bench -- --only ingest      one section
+//   npm run bench -- --only ingest --batches 2000 --duration 600000 --live-heap
+//                                       a long run, with the live heap (after a
+//                                       forced GC) at each 10 %: is memory flat?
+//
+// A section is { name, description, run(args) → result, table(result) → rows };
+// add one to `sections` (or, like bench/delivery.ts, let it be found optionally).
+
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { benchIngest, type IngestBenchResult } from './ingest.js'
+
+type Args = Map<string, string>
+
+/** A usage mistake: reported as one line, without a stack. */
+class UsageError extends Error {}
+type Rows = Array<[string, string]>
+
+interface Section<R = unknown> {
+  name: string
+  description: string
+  run: (args: Args) => Promise<R>
+  table: (result: R) => Rows
+}
+
+function parseArgs (argv: string[]): { flags: Args, json: boolean, only?: string, help: boolean } {
+  const flags: Args = new Map()
+  let json = false
+  let help = false
+  let only: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === '--json') json = true
+    else if (a === '--help' || a === '-h') help = true
+    else if (a === '--only') only = argv[++i]
+    else if (a.startsWith('--only=')) only = a.slice('--only='.length)
+    else if (a.startsWith('--')) {
+      const eq = a.indexOf('=')
+      if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1))
+      else flags.set(a.slice(2), argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--') ? argv[++i]! : 'true')
+    } else throw new UsageError(`unexpected argument ${a}`)
+  }
+  return { flags, json, ...(only !== undefined ? { only } : {}), help }
+}
+
+function numArg (args: Args, name: string): number | undefined {
+  const v = args.get(name)
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name}: expected a positive number, got ${v}`)
+  return n
+}
+
+const fmt = (n: number): string => n.toLocaleString('en-US')
+const kib = (b: number): string => `${fmt(Math.round(b / 1024))} KiB (${(b / 1048576).toFixed(2)} MiB)`
+
+const ingest: Section<IngestBenchResult> = {
+  name: 'ingest',
+  description: 'POST /audit: kubechanges vs a bare node:http server that only JSON.parses (loopback, one keep-alive connection)',
+  run: async args => benchIngest({
+    ...(numArg(args, 'batches') !== undefined ? { batches: numArg(args, 'batches')! } : {}),
+    ...(numArg(args, 'batch-size') !== undefined ? { batchSize: numArg(args, 'batch-size')! } : {}),
+    ...(numArg(args, 'duration') !== undefined ? { durationMs: numArg(args, 'duration')! } : {}),
+    ...(numArg(args, 'warmup') !== undefined ? { warmup: numArg(args, 'warmup')! } : {}),
+    ...(numArg(args, 'templates') !== undefined ? { templates: numArg(args, 'templates')! } : {}),
+    ...(args.has('live-heap') ? { liveHeap: true } : {}),
+    ...(args.get('side') === 'kubechanges' || args.get('side') === 'bare' ? { only: args.get('side') as 'kubechanges' | 'bare' } : {})
+  }),
+  table: r => {
+    const k = r.kubechanges
+    const b = r.bare
+    return [
+      ['batch', `${r.batch.size} events, avg ${kib(r.batch.avgBytes)}, min ${kib(r.batch.minBytes)}, max ${kib(r.batch.maxBytes)}`],
+      ['batches measured', `kubechanges ${k.batches} (${fmt(k.events)} events, ${fmt(k.wallMs)} ms), bare ${b.batches} (${fmt(b.events)} events, ${fmt(b.wallMs)} ms); warm-up ${r.batch.warmup} each`],
+      ['kubechanges events/s', fmt(k.eventsPerSec)],
+      ['kubechanges latency', `p50 ${k.p50Ms} ms, p99 ${k.p99Ms} ms, mean ${k.meanMs} ms, max ${k.maxMs} ms per batch`],
+      ['bare events/s', fmt(b.eventsPerSec)],
+      ['bare latency', `p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms, mean ${b.meanMs} ms, max ${b.maxMs} ms per batch`],
+      ['ratio kubechanges/bare', `${r.ratio} (target ≥ 0.5)${r.ratio > 0 && r.ratio < 0.5 ? '  BELOW TARGET' : ''}`],
+      ['rss start / peak / end', `${k.rssStartMB} / ${k.peakRssMB} / ${k.rssEndMB} MB (process before the app: ${r.rssBaselineMB} MB)`],
+      ['rss each 10 %', k.rssTimeline.map(p => `${p.pct}%:${p.rssMB}`).join(' ')],
+      ['heap each 10 %', k.rssTimeline.map(p => `${p.pct}%:${p.heapUsedMB}`).join(' ')],
+      ...(k.rssTimeline.some(p => p.liveHeapMB !== undefined) ? [['live heap each 10 %', k.rssTimeline.map(p => `${p.pct}%:${p.liveHeapMB ?? '-'}`).join(' ')] as [string, string]] : []),
+      ['app', `changes recorded ${k.app.changesRecorded}, delivered ${k.app.outboxDelivered}, pending ${k.app.outboxPending}, open ${k.app.windowOpen}, objects indexed ${k.app.indexedObjects}`],
+      ['changes closed', Object.entries(k.app.closed).map(([t, n]) => `${t} ${n}`).join(', ')],
+      ['errors (non-200)', `kubechanges ${k.errors}, bare ${b.errors}; TCP connections: kubechanges ${k.connections}, bare ${b.connections}`],
+      ['machine', `${r.cpus} cpus, load average ${r.loadavg.before} before, ${r.loadavg.after} after`]
+    ]
+  }
+}
+
+/** bench/delivery.ts, when it is there. */
+async function optionalDelivery (): Promise<Section | undefined> {
+  const file = fileURLToPath(new URL('./delivery.ts', import.meta.url))
+  if (!existsSync(file)) return undefined
+  let mod: Record<string, unknown>
+  try {
+    mod = await import('./delivery.js') as Record<string, unknown>
+  } catch (e) {
+    process.stderr.write(`bench: skipping delivery (bench/delivery.ts failed to load: ${(e as Error).message})\n`)
+    return undefined
+  }
+  const benchDelivery = mod.benchDelivery
+  if (typeof benchDelivery !== 'function') return undefined
+  return {
+    name: 'delivery',
+    description: 'outbox → pooled SMTP to a loopback smtp-server: deliveries/s, and enqueue() cost with the server up and down',
+    run: async args => (benchDelivery as (o: object) => Promise<unknown>)({ print: false, ...(numArg(args, 'count') !== undefined ? { count: numArg(args, 'count') } : {}) }),
+    table: (r: any) => {
+      const lat = (l: any): string => l === undefined ? '-' : `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms`
+      const rows: Rows = []
+      if (r?.deliveriesPerSec !== undefined) rows.push(['deliveries/s', `${fmt(r.deliveriesPerSec)} (${r.count} mails in ${fmt(r.elapsedMs)} ms, ${r.mailsReceived} received)`])
+      if (r?.enqueueUp !== undefined) rows.push(['enqueue, mail server up', lat(r.enqueueUp)])
+      if (r?.enqueueDown !== undefined) rows.push(['enqueue, mail server down', lat(r.enqueueDown)])
+      // Anything else the bench returns, as is.
+      for (const [key, v] of Object.entries(r ?? {})) {
+        if (!['deliveriesPerSec', 'count', 'elapsedMs', 'mailsReceived', 'enqueueUp', 'enqueueDown'].includes(key)) rows.push([key, typeof v === 'object' ? JSON.stringify(v) : String(v)])
+      }
+      return rows
+    }
+  }
+}
+
+function printTable (section: Section, result: unknown): void {
+  const rows = section.table(result)
+  const w = Math.max(...rows.map(([k]) => k.length))
+  console.log(`\n== ${section.name}: ${section.description}`)
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`)
+}
+
+async function main (): Promise<void> {
+  const { flags, json, only, help } = parseArgs(process.argv.slice(2))
+  const sections: Section[] = [ingest as Section]
+  const delivery = await optionalDelivery()
+  if (delivery !== undefined) sections.push(delivery)
+  if (help) {
+    console.log('usage: npm run bench -- [--json] [--only NAME] [--batches N] [--batch-size N] [--duration MS] [--warmup N] [--templates N] [--side kubechanges|bare] [--live-heap] [--count N]')
+    for (const s of sections) console.log(`  ${s.name.padEnd(10)} ${s.description}`)
+    return
+  }
+  const chosen = only === undefined ? sections : sections.filter(s => s.name === only)
+  if (chosen.length === 0) throw new UsageError(`--only ${only}: no such section (have: ${sections.map(s => s.name).join(', ')})`)
+  const results: Record<string, unknown> = {}
+  for (const s of chosen) {
+    process.stderr.write(`bench: ${s.name}…\n`)
+    const result = await s.run(flags)
+    results[s.name] = result
+    if (!json) printTable(s, result)
+  }
+  if (json) console.log(JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, results }, null, 2))
+}
+
+main().catch(err => {
+  console.error(err instanceof UsageError ? `bench: ${err.message}` : err)
+  process.exitCode = 1
+})
