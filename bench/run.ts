@@ -12,6 +12,7 @@
 
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { benchAdmission, benchAuditWithMail, type Latency } from './edge-latency.js'
 import { benchIngest, type IngestBenchResult } from './ingest.js'
 
 type Args = Map<string, string>
@@ -132,9 +133,28 @@ function printTable (section: Section, result: unknown): void {
   for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`)
 }
 
+const latencyRow = (l: Latency): string => `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms (${fmt(l.count)} requests, ${fmt(l.perSec)}/s)`
+
+const admission: Section<Latency> = {
+  name: 'admission',
+  description: 'POST /admission under load: 8 concurrent keep-alive clients on loopback',
+  run: async args => benchAdmission({ ...(numArg(args, 'requests') !== undefined ? { requests: numArg(args, 'requests')! } : {}) }),
+  table: r => [['latency', latencyRow(r)]]
+}
+
+const auditMail: Section<Awaited<ReturnType<typeof benchAuditWithMail>>> = {
+  name: 'audit-mail',
+  description: 'POST /audit (50 changes per batch) with the SMTP server up versus down: delivery must not slow ingest',
+  run: async args => benchAuditWithMail({ ...(numArg(args, 'batches') !== undefined ? { batches: numArg(args, 'batches')! } : {}) }),
+  table: r => [
+    ['mail server up', `${latencyRow(r.up)}; ${fmt(r.upDelivered)} mails delivered`],
+    ['mail server down', `${latencyRow(r.down)}; ${fmt(r.downPending)} deliveries pending`]
+  ]
+}
+
 async function main (): Promise<void> {
   const { flags, json, only, help } = parseArgs(process.argv.slice(2))
-  const sections: Section[] = [ingest as Section]
+  const sections: Section[] = [ingest as Section, admission as Section, auditMail as Section]
   const delivery = await optionalDelivery()
   if (delivery !== undefined) sections.push(delivery)
   if (help) {
