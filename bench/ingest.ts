@@ -26,6 +26,7 @@ import v8 from 'node:v8'
 import vm from 'node:vm'
 import pino from 'pino'
 import { createApp, type App } from '../src/app.js'
+import { R as CLUSTER_R } from '../test/helpers/cluster.js'
 import { applyFile, DEFAULTS } from '../src/config.js'
 
 // ---- results -----------------------------------------------------------------
@@ -157,17 +158,9 @@ function render (template: string, tk: Tokens): Buffer {
   return Buffer.from(template.replace(TOKEN_RE, (_m, num?: string, str?: string) => String(tk[(num ?? str) as keyof Tokens])), 'utf8')
 }
 
-interface Resource { group: string, version: string, resource: string, kind: string }
-const R = {
-  deployments: { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment' },
-  replicasets: { group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet' },
-  pods: { group: '', version: 'v1', resource: 'pods', kind: 'Pod' },
-  configmaps: { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap' },
-  endpointslices: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', kind: 'EndpointSlice' },
-  leases: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease' },
-  services: { group: '', version: 'v1', resource: 'services', kind: 'Service' },
-  nodes: { group: '', version: 'v1', resource: 'nodes', kind: 'Node' }
-} satisfies Record<string, Resource>
+// The simulator's resource table, plus nodes for the kubelet's status writes.
+type Resource = (typeof CLUSTER_R)[keyof typeof CLUSTER_R]
+const R = { ...CLUSTER_R, nodes: { group: '', version: 'v1', resource: 'nodes', kind: 'Node' } }
 
 interface User { username: string, uid?: string, groups: string[], extra?: Record<string, string[]> }
 const SA = (ns: string, name: string, seed: number): User => ({

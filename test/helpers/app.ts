@@ -5,6 +5,8 @@ import pino from 'pino'
 import { createApp, type App } from '../../src/app.js'
 import { applyFile, DEFAULTS, type Config } from '../../src/config.js'
 import type { Change } from '../../src/model.js'
+import type { Test } from 'tap'
+import { Cluster } from './cluster.js'
 import { createMetrics } from '../../src/metrics.js'
 
 // A real app (fastify, SQLite, outbox, log sink) on an injected clock.
@@ -62,4 +64,17 @@ export async function testApp (opts: { config?: Record<string, unknown>, start?:
 
 export function eventList (items: unknown[]): unknown {
   return { kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items }
+}
+
+/** A simulated cluster and an app on its clock: `flush` posts what the cluster wrote and catches the clock up. */
+export async function auditWorld (t: Test, opts: { withRequestReceived?: boolean } = {}): Promise<{ c: Cluster, a: TestApp, flush: () => Promise<void> }> {
+  const c = new Cluster(undefined, opts)
+  const a = await testApp({ start: c.t })
+  t.teardown(a.close)
+  const flush = async (): Promise<void> => {
+    t.equal((await a.post(eventList(c.take()))).statusCode, 200)
+    a.clock.now = Math.max(a.clock.now, c.t)
+    await a.advance(0)
+  }
+  return { c, a, flush }
 }

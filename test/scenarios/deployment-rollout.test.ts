@@ -1,23 +1,12 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { Cluster, USERS, R, CONTROLLERS } from '../helpers/cluster.js'
-import { eventList, testApp } from '../helpers/app.js'
+import { auditWorld, eventList, testApp } from '../helpers/app.js'
 
 // A Deployment's life as the controllers really write it, through POST /audit,
 // the real store and the log sink: each logical change exactly once.
 
-async function setup (t: Test) {
-  const c = new Cluster()
-  const a = await testApp({ start: c.t })
-  t.teardown(a.close)
-  const flush = async (): Promise<void> => {
-    const res = await a.post(eventList(c.take()))
-    t.equal(res.statusCode, 200)
-    a.clock.now = Math.max(a.clock.now, c.t)
-    await a.advance(0)
-  }
-  return { c, a, flush }
-}
+const setup = async (t: Test) => await auditWorld(t)
 
 t.test('create, rollout with endpoints, scale: three changes, each once, with actor and outcome', async t => {
   const { c, a, flush } = await setup(t)

@@ -1,19 +1,9 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { Cluster, USERS, R, CONTROLLERS } from '../helpers/cluster.js'
-import { eventList, testApp } from '../helpers/app.js'
+import { auditWorld, eventList, testApp } from '../helpers/app.js'
 
-async function setup (t: Test) {
-  const c = new Cluster()
-  const a = await testApp({ start: c.t })
-  t.teardown(a.close)
-  const flush = async (): Promise<void> => {
-    t.equal((await a.post(eventList(c.take()))).statusCode, 200)
-    a.clock.now = Math.max(a.clock.now, c.t)
-    await a.advance(0)
-  }
-  return { c, a, flush }
-}
+const setup = async (t: Test) => await auditWorld(t)
 
 t.test('a pod rescheduled with no rollout: one endpoints change, net diff, after the quiet period', async t => {
   const { c, a, flush } = await setup(t)
