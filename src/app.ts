@@ -126,11 +126,19 @@ export async function createApp (opts: AppOptions): Promise<App> {
 
   const timers: NodeJS.Timeout[] = []
   const closers: Array<() => Promise<void>> = []
+  let stopClock = (): void => {}
   let stopTls: (() => void) | undefined
   const start = (): void => {
-    // The wall clock moves the windows, so a quiet period ends without further events.
-    const every = Math.max(50, Math.min(1000, config.quietPeriodSeconds * 100))
-    timers.push(setInterval(() => tick(), every).unref())
+    // The wall clock moves the windows, so a quiet period ends without further
+    // events: wake at the next settle deadline (at least once a second, for TTLs).
+    const maxWait = Math.max(10, Math.min(1000, config.quietPeriodSeconds * 1000))
+    const wake = (): void => {
+      tick()
+      const delay = Math.min(maxWait, Math.max(0, pipeline.correlator.nextSettle - now()))
+      clock = setTimeout(wake, delay).unref()
+    }
+    let clock = setTimeout(wake, maxWait).unref()
+    stopClock = () => { clearTimeout(clock) }
     store.prune(now())
     timers.push(setInterval(() => { store.prune(now()) }, 10 * 60_000).unref())
     dispatcher.start()
@@ -159,6 +167,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
       return address
     },
     close: async () => {
+      stopClock()
       for (const t of timers) clearInterval(t)
       stopTls?.()
       for (const f of closers) await f()

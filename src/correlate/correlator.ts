@@ -137,6 +137,8 @@ export class Correlator {
   }
 
   get now (): number { return this.#now }
+  /** The earliest time an open change may settle (Infinity when none waits). */
+  get nextSettle (): number { return this.#nextSettle }
   get openCount (): number { return this.#window.size }
   get indexSize (): number { return this.#index.size }
 
