@@ -139,8 +139,15 @@ export async function createApp (opts: AppOptions): Promise<App> {
     }
     let clock = setTimeout(wake, maxWait).unref()
     stopClock = () => { clearTimeout(clock) }
-    store.prune(now())
-    timers.push(setInterval(() => { store.prune(now()) }, 10 * 60_000).unref())
+    // Retention: changes by age and count; finished deliveries on the same
+    // horizon (older ones would let a replay of an older log mail again, so
+    // never prune them sooner than the changes).
+    const retain = (): void => {
+      store.prune(now())
+      outbox.prune(now() - config.retention.maxAgeDays * 86_400_000)
+    }
+    retain()
+    timers.push(setInterval(retain, 10 * 60_000).unref())
     dispatcher.start()
   }
   return {
