@@ -13,6 +13,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { benchAdmission, benchAuditWithMail, type Latency } from './edge-latency.js'
+import { benchWatch } from './watch.js'
 import { benchIngest, type IngestBenchResult } from './ingest.js'
 
 type Args = Map<string, string>
@@ -152,9 +153,16 @@ const auditMail: Section<Awaited<ReturnType<typeof benchAuditWithMail>>> = {
   ]
 }
 
+const watch: Section<Awaited<ReturnType<typeof benchWatch>>> = {
+  name: 'watch',
+  description: 'Watch API through the pipeline: 50,000 tracked objects from a fake apiserver (child process) on loopback',
+  run: async args => benchWatch({ ...(numArg(args, 'objects') !== undefined ? { objects: numArg(args, 'objects')! } : {}) }),
+  table: r => Object.entries(r).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)] as [string, string])
+}
+
 async function main (): Promise<void> {
   const { flags, json, only, help } = parseArgs(process.argv.slice(2))
-  const sections: Section[] = [ingest as Section, admission as Section, auditMail as Section]
+  const sections: Section[] = [ingest as Section, admission as Section, auditMail as Section, watch as Section]
   const delivery = await optionalDelivery()
   if (delivery !== undefined) sections.push(delivery)
   if (help) {

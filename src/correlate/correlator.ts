@@ -305,7 +305,8 @@ export class Correlator {
   #route (obs: Observation): string | undefined {
     const uid = this.#resolveUid(obs)
     const known = this.#index.get(uid)
-    if (known?.baselineRV !== undefined && Number(obs.resourceVersion) <= known.baselineRV) {
+    // (Deletes are exempt: a re-list reports a delete with the last known resourceVersion.)
+    if (known?.baselineRV !== undefined && obs.action !== 'delete' && Number(obs.resourceVersion) <= known.baselineRV) {
       // A late audit event of a write the first list already showed: history, not a change.
       // (resourceVersions of one object only ever grow, which is all this relies on.)
       this.#opts.hooks?.dropped?.('merged')
@@ -546,7 +547,7 @@ export class Correlator {
     // A Service created or edited moments ago explains its endpoints only when no workload does.
     const own = (): Open | undefined => {
       const o = this.#window.get(svc.key)
-      return o !== undefined && (o.type === 'create' || o.type === 'update') ? o : undefined
+      return o !== undefined && (o.type === 'create' || o.type === 'update' || o.type === 'delete') ? o : undefined
     }
     const svcObj = this.#index.get(svc.uid)?.snapshot
     const selector = svcObj?.spec?.selector as Record<string, string> | undefined
@@ -557,6 +558,29 @@ export class Correlator {
       if (selectorMatches(selector, labels)) return open
     }
     return own()
+  }
+
+  /**
+   * Endpoint moves can arrive before the workload change that explains them
+   * (informers resume in any order): an open endpoints change of a Service
+   * this workload backs folds into it, keeping its baseline.
+   */
+  #adoptEndpoints (open: Open, obj: K8sObject | undefined): void {
+    const labels = (obj ?? this.#index.get(open.root.uid)?.snapshot)?.spec?.template?.metadata?.labels
+    if (labels === undefined) return
+    for (const ep of this.#window.values()) {
+      if (ep.type !== 'endpoints' || ep.root.namespace !== open.root.namespace) continue
+      const selector = this.#index.get(ep.root.uid)?.snapshot?.spec?.selector as Record<string, string> | undefined
+      if (!selectorMatches(selector, labels)) continue
+      this.#window.delete(ep.key)
+      for (const [svc, f] of ep.folds) {
+        const mine = open.folds.get(svc)
+        if (mine === undefined) open.folds.set(svc, f)
+        else mine.baseline = f.baseline
+      }
+      for (const [src, n] of Object.entries(ep.counts)) open.counts[src as Source] = (open.counts[src as Source] ?? 0) + n
+      open.timeline.push(...ep.timeline.slice(0, Math.max(0, this.#opts.maxTimeline - open.timeline.length)))
+    }
   }
 
   #fold (open: Open, service: string, oldUnion: Map<string, unknown>, newUnion: Map<string, unknown>): void {
@@ -574,9 +598,12 @@ export class Correlator {
     if (open === undefined) return undefined
     const reason = obs.reason ?? String(obs.object?.reason ?? '')
     const message = obs.message ?? String(obs.object?.message ?? obs.object?.note ?? '')
+    // The Event's own count (or series.count) says how often it happened; updates only repeat it.
+    const seen = Number(obs.object?.count ?? obs.object?.series?.count ?? 1)
+    const count = Number.isFinite(seen) && seen > 0 ? seen : 1
     const e = open.events.get(reason)
-    if (e === undefined) open.events.set(reason, { reason, message, count: 1 })
-    else { e.count++; e.message = message }
+    if (e === undefined) open.events.set(reason, { reason, message, count })
+    else { e.count = Math.max(e.count, count); e.message = message }
     this.#evidence(open, obs, true, reason)
     return open.key
   }
@@ -624,6 +651,7 @@ export class Correlator {
     }
     this.#window.set(root.key, open)
     this.#opts.hooks?.opened?.(type)
+    if (WORKLOAD_CHANGE.has(type) && WORKLOAD_KINDS.has(root.kind)) this.#adoptEndpoints(open, obs.object)
     this.#evidence(open, obs, false)
     return open
   }
@@ -722,7 +750,8 @@ export class Correlator {
     if (WORKLOAD_KINDS.has(kind) && open.type !== 'delete' && open.type !== 'update') {
       const rev = revisionOf(latest)
       if (rev !== undefined && kind === 'Deployment') details.revision = rev
-      const images = imageChanges(open.type === 'create' ? undefined : open.before, latest)
+      // A rollout picked up at start-up has no earlier template to compare with: no image claim.
+      const images = open.type === 'create' || open.before !== undefined ? imageChanges(open.type === 'create' ? undefined : open.before, latest) : []
       if (images.length > 0 && open.type !== 'scale') details.images = images
       details.replicas = replicaCounts(latest, kind)
       if (open.replicasFrom !== undefined) details.replicas.from = open.replicasFrom

@@ -122,6 +122,11 @@ export function normalizeAuditEvent (ev: unknown): AuditResult {
   const sensitive = isSensitiveKind(kind)
   let object = subresource === undefined || subresource === 'status' ? responseObject(ev.responseObject, kind) : undefined
   if (object !== undefined && sensitive) object = redactValues(object)
+  // managedFields is bookkeeping, often half the object, and it would sit in the object index.
+  if (object?.metadata?.managedFields !== undefined) {
+    const { managedFields: _m, ...metadata } = object.metadata
+    object = { ...object, metadata }
+  }
   // The response is the truth: objectRef.uid is empty on create/patch/delete
   // and may even be stale (copied from a request body).
   const uid = responseUid(ev.responseObject) ?? (str(objectRef.uid) || undefined)

@@ -2,7 +2,7 @@ import { KubeConfig } from '@kubernetes/client-node'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Logger } from 'pino'
 import type { App } from '../app.js'
-import type { Action, Observation } from '../model.js'
+import type { Action, K8sObject, Observation } from '../model.js'
 import type { Pipeline } from '../pipeline.js'
 import { ownersOf } from './audit.js'
 import { isSensitiveKind } from './kinds.js'
@@ -47,6 +47,36 @@ export function watchObservation (e: InformerEvent, kind: WatchedKind, at: numbe
   if (meta.resourceVersion !== undefined) obs.resourceVersion = meta.resourceVersion
   if (typeof meta.generation === 'number') obs.generation = meta.generation
   return obs
+}
+
+/**
+ * What kubechanges keeps of a watched object: never managedFields (often
+ * half the object); of a Pod only what the owner chain needs — pods are
+ * watched for owner links alone.
+ */
+export function slim (kind: WatchedKind): (o: K8sObject) => K8sObject {
+  if (kind.kind === 'Pod') {
+    return o => {
+      const m = o.metadata ?? {}
+      return {
+        apiVersion: o.apiVersion,
+        kind: o.kind,
+        metadata: {
+          name: m.name,
+          namespace: m.namespace,
+          uid: m.uid,
+          resourceVersion: m.resourceVersion,
+          ...(m.labels !== undefined ? { labels: m.labels } : {}),
+          ...(m.ownerReferences !== undefined ? { ownerReferences: m.ownerReferences } : {})
+        }
+      }
+    }
+  }
+  return o => {
+    if (o.metadata?.managedFields === undefined) return o
+    const { managedFields: _m, ...metadata } = o.metadata
+    return { ...o, metadata }
+  }
 }
 
 function collectionPath (k: WatchedKind, namespace?: string): string {
@@ -95,6 +125,7 @@ export function createWatchSource (opts: WatchSourceOptions): WatchSource {
         // Labels select workloads; Events, Pods and slices are needed whatever their labels.
         ...(opts.labelSelector !== undefined && opts.labelSelector !== '' && !['Event', 'Pod', 'EndpointSlice', 'ReplicaSet'].includes(kind.kind) ? { labelSelector: opts.labelSelector } : {}),
         log: opts.log,
+        transform: slim(kind),
         ...(opts.backoff !== undefined ? { backoff: opts.backoff } : {}),
         ...(opts.watchdogMs !== undefined ? { watchdogMs: opts.watchdogMs } : {}),
         ...(opts.random !== undefined ? { random: opts.random } : {}),

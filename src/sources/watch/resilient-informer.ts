@@ -123,6 +123,12 @@ export interface ResilientInformerOptions {
   watchdogMs?: number
   /** LIST page size (`limit`); default 500, 0 = no paging. */
   pageSize?: number
+  /**
+   * Applied to every object before it is cached or delivered: the cache holds
+   * every object of the kind, so dropping what nobody reads (managedFields,
+   * a Pod's spec) is most of the memory.
+   */
+  transform?: (o: K8sObject) => K8sObject
   /** For tests: the jitter source, default Math.random. */
   random?: () => number
 }
@@ -308,6 +314,7 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
   const random = opts.random ?? Math.random
 
   let known = new Map<string, K8sObject>()
+  const transform = opts.transform ?? ((o: K8sObject) => o)
   let resourceVersion = ''
   let needList = true
   let synced = false
@@ -425,7 +432,7 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
 
   function applyList (items: K8sObject[]): void {
     const fresh = new Map<string, K8sObject>()
-    for (const it of items) fresh.set(idOf(it), it)
+    for (const it of items) fresh.set(idOf(it), transform(it))
     const old = known
     known = fresh
     if (!synced) {
@@ -483,7 +490,8 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
     }
   }
 
-  function applyWatchEvent (type: InformerEventType, obj: K8sObject): void {
+  function applyWatchEvent (type: InformerEventType, raw: K8sObject): void {
+    const obj = transform(raw)
     const rv = rvOf(obj)
     if (typeof rv === 'string' && rv !== '') resourceVersion = rv
     lastEventAt = Date.now()
