@@ -485,7 +485,7 @@ export class Correlator {
   // ---- endpoints and events ---------------------------------------------
 
   #onEndpointSlice (obs: Observation, sliceKey: string, before: K8sObject | undefined): string | undefined {
-    const svcName = obs.object?.metadata?.labels?.[SERVICE_NAME_LABEL] ?? before?.metadata?.labels?.[SERVICE_NAME_LABEL]
+    const svcName = obs.object?.metadata?.labels?.[SERVICE_NAME_LABEL] ?? before?.metadata?.labels?.[SERVICE_NAME_LABEL] ?? this.#index.get(sliceKey)?.labels?.[SERVICE_NAME_LABEL]
     if (svcName === undefined) return undefined
     const ns = obs.ref.namespace
     const svcUid = this.#index.uidByName('Service', ns, svcName)

@@ -23,6 +23,7 @@ export interface ObjectInfo {
 export interface RootRef { key: string, uid: string, kind: string, namespace: string, name: string }
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name'
+const OWNED_KINDS = new Set(['Pod', 'ReplicaSet', 'EndpointSlice', 'ControllerRevision'])
 
 export function nameKey (kind: string, namespace: string, name: string): string {
   return `${kind}/${namespace}/${name}`
@@ -62,7 +63,9 @@ export class ObjectIndex {
     const owner = controllerOf(obs.owners)
     if (owner !== undefined) info.owner = owner
     if (obs.object !== undefined) {
-      info.snapshot = obs.object
+      // Owned objects are only ever links in an owner chain: their full state
+      // is never diffed, and there are many of them.
+      if (!OWNED_KINDS.has(kind)) info.snapshot = obs.object
       if (obs.object.metadata?.labels !== undefined) info.labels = obs.object.metadata.labels
     }
     if (obs.action === 'delete') info.deleted = true
