@@ -17,31 +17,14 @@
 import { errors } from '../errors.js'
 import { CHANGE_TYPES, OUTCOMES } from '../model.js'
 import type { ChangeType, Outcome } from '../model.js'
-import { createEmailSink } from './email.js'
+import { createEmailSink, type EmailSinkOptions } from './email.js'
 import { createLogSink } from './log.js'
 import type { Sink, SinkType } from './sink.js'
 import { createWebhookSink } from './webhook.js'
 import type { WebhookFormat } from './webhook.js'
 
-export interface EmailSinkConfig {
-  name: string
-  type: 'email'
-  url?: string
-  host?: string
-  port?: number
-  secure?: boolean
-  auth?: { user: string; pass: string }
-  from: string
-  to: string[]
-  pool?: boolean
-  maxConnections?: number
-  requireTLS?: boolean
-  tls?: { rejectUnauthorized?: boolean; ca?: string; servername?: string }
-  connectionTimeoutMs?: number
-  greetingTimeoutMs?: number
-  socketTimeoutMs?: number
-  messageIdDomain?: string
-}
+/** The e-mail sink's own options, as the config file gives them (externalURL is notify-wide). */
+export type EmailSinkConfig = Omit<EmailSinkOptions, 'externalURL'> & { type: 'email' }
 
 export interface WebhookSinkConfig {
   name: string

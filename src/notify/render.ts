@@ -4,6 +4,7 @@
 // Secret or ConfigMap values (only key names), so neither does any message.
 
 import type { Change, ChangeType, FieldDiff, ImageChange, Outcome } from '../model.js'
+import { formatDuration } from '../detectors/summary.js'
 
 export const WEBHOOK_API_VERSION = 'kubechanges.io/v1'
 
@@ -64,16 +65,8 @@ const OUTCOME_WORDS: Record<Outcome, string> = {
   open: 'in progress'
 }
 
-export function formatDuration (ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '?'
-  if (ms < 1000) return `${Math.round(ms)}ms`
-  const totalS = Math.round(ms / 1000)
-  if (totalS < 60) return `${totalS}s`
-  const h = Math.floor(totalS / 3600)
-  const m = Math.floor((totalS % 3600) / 60)
-  const s = totalS % 60
-  return h > 0 ? `${h}h ${m}m` : `${m}m ${s}s`
-}
+// One duration format everywhere: the summary line, the subject and the body agree.
+export { formatDuration }
 
 interface ImageRef { repo: string; tag?: string; digest?: string }
 

@@ -9,7 +9,7 @@ import {
 t.test('subjects a person can triage from, for every change type', async t => {
   t.equal(renderSubject(rolloutChange()), '[kubechanges] shop/web rollout succeeded: web 1.4.0 → 1.5.0 by alice')
   t.equal(renderSubject(scaleChange()), '[kubechanges] shop/web scale succeeded: 3 → 5 replicas by alice')
-  t.equal(renderSubject(jobChange()), '[kubechanges] batch/nightly-report job failed: BackoffLimitExceeded after 12m 0s by alice')
+  t.equal(renderSubject(jobChange()), '[kubechanges] batch/nightly-report job failed: BackoffLimitExceeded after 12 min by alice')
   t.equal(renderSubject(endpointsChange()), '[kubechanges] shop/db endpoints changed: +10.1.2.3 −10.1.2.9 by unknown')
   t.equal(renderSubject(createChange()), '[kubechanges] shop/web Service created by alice')
   t.equal(renderSubject(deleteChange()), '[kubechanges] shop/web-config ConfigMap deleted by alice')
@@ -123,8 +123,8 @@ t.test('slack payload: text and blocks', async t => {
 })
 
 t.test('durations', async t => {
-  t.equal(formatDuration(500), '500ms')
-  t.equal(formatDuration(38_000), '38s')
-  t.equal(formatDuration(12 * 60_000 + 5_000), '12m 5s')
-  t.equal(formatDuration(3_700_000), '1h 1m')
+  t.equal(formatDuration(500), '1 s')
+  t.equal(formatDuration(38_000), '38 s')
+  t.equal(formatDuration(12 * 60_000 + 5_000), '12 min')
+  t.equal(formatDuration(3 * 3_600_000 + 60_000), '3 h 1 min')
 })
