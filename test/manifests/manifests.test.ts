@@ -500,7 +500,10 @@ t.test('Deployment: args, mounts, volumes, env', async t => {
   t.ok(volumes.get(tmp?.name)?.emptyDir, '/tmp is an emptyDir (read-only root filesystem)')
 
   t.same(c.envFrom, [{ secretRef: { name: 'kubechanges-smtp', optional: true } }], 'optional SMTP settings')
-  for (const e of c.env ?? []) {
+  const nodeOptions = (c.env ?? []).find((e: J) => e.name === 'NODE_OPTIONS')
+  t.equal(nodeOptions?.value, '--max-old-space-size=384', 'the V8 heap stays inside the 512Mi limit')
+  t.equal(c.resources?.limits?.memory, '512Mi')
+  for (const e of (c.env ?? []).filter((e: J) => e.name !== 'NODE_OPTIONS')) {
     t.equal(e.value, undefined, `${String(e.name)} is not a literal in the manifest`)
     t.equal(e.valueFrom?.secretKeyRef?.optional, true, `${String(e.name)} is optional`)
   }
