@@ -40,6 +40,8 @@ export class Pipeline {
       ...(opts.ignoreNamespaces !== undefined ? { ignoreNamespaces: opts.ignoreNamespaces } : {}),
       ...(opts.ignoreKinds !== undefined ? { ignoreKinds: opts.ignoreKinds } : {}),
       hooks: {
+        // Audit items are counted as they arrive (dropped ones too), in ingestAudit.
+        observed: source => { if (source !== 'audit') m.received.inc({ source }) },
         dropped: reason => m.dropped.inc({ reason }),
         opened: type => m.opened.inc({ type }),
         closed: (type, outcome) => m.closed.inc({ type, outcome }),

@@ -222,6 +222,7 @@ export class Correlator {
    */
   baseline (obs: Observation): void {
     if (obs.at > this.#now) this.#now = obs.at
+    this.#opts.hooks?.observed?.(obs.source)
     if (this.#ignoreNs.has(obs.ref.namespace) || this.#ignoreKinds.has(obs.ref.kind)) return
     // Remembered so the audit event of the same write, arriving late, opens nothing.
     this.#dedup.check(obs)

@@ -81,6 +81,10 @@ t.test('watch only: the baseline is not a change; a rollout is one change, no ac
   t.equal(r.details.endpoints?.[0]?.added.length, 3)
   t.equal(r.counts.watch !== undefined && r.counts.watch > 5, true)
   t.equal(r.counts.audit, undefined)
+  const m = await a.app.metrics.registry.metrics()
+  t.match(m, /kubechanges_events_received_total\{source="watch"\} \d+/)
+  t.match(m, /kubechanges_informer_synced\{path="\/apis\/apps\/v1\/deployments"\} 1/)
+  t.match(m, /kubechanges_informer_last_event_age_seconds\{path="\/api\/v1\/services"\} /)
 })
 
 t.test('watch and audit together: the same rollout once, with the actor from audit', async t => {
