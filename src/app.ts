@@ -133,7 +133,12 @@ export async function createApp (opts: AppOptions): Promise<App> {
     // events: wake at the next settle deadline (at least once a second, for TTLs).
     const maxWait = Math.max(10, Math.min(1000, config.quietPeriodSeconds * 1000))
     const wake = (): void => {
-      tick()
+      try {
+        tick()
+      } catch (err) {
+        // Never let one bad change stop the clock (or the process).
+        log.error({ err }, 'closing settled changes failed')
+      }
       const delay = Math.min(maxWait, Math.max(0, pipeline.correlator.nextSettle - now()))
       clock = setTimeout(wake, delay).unref()
     }

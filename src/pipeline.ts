@@ -63,7 +63,15 @@ export class Pipeline {
       const r = normalizeAuditEvent(item)
       if (r.kind === 'observation') {
         res.observations++
-        this.ingest(r.observation)
+        try {
+          this.ingest(r.observation)
+        } catch (err) {
+          // A shape no detector expected must cost one event, not the batch:
+          // a 500 would make the apiserver re-send it, and dedup would then drop it all.
+          res.malformed++
+          this.#metrics.dropped.inc({ reason: 'malformed' })
+          this.#log.error({ err, auditID: r.observation.auditID }, 'audit event could not be processed')
+        }
       } else if (r.kind === 'dropped') {
         res.dropped++
         this.#metrics.dropped.inc({ reason: r.reason })

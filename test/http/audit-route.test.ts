@@ -68,3 +68,22 @@ t.test('a single Event (not a list) and a v1beta1 list are accepted', async t =>
   await a.advance(6000)
   t.same(a.printed.map(x => x.object.name), ['single', 'beta'])
 })
+
+t.test('an event whose shape no detector expects costs that event, not the batch', async t => {
+  const c = new Cluster()
+  const a = await testApp({ start: c.t })
+  t.teardown(a.close)
+  c.create(USERS.alice, R.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fine', namespace: 'x' }, data: {} })
+  const [good] = c.take()
+  // A Deployment whose spec.template is a string: well-formed JSON, valid event, absurd object.
+  const odd = structuredClone(good) as any
+  odd.auditID = 'odd-1'
+  odd.objectRef = { resource: 'deployments', apiGroup: 'apps', apiVersion: 'v1', namespace: 'x', name: 'odd' }
+  odd.responseObject = { kind: 'Deployment', apiVersion: 'apps/v1', metadata: { name: 'odd', namespace: 'x', uid: 'odd-uid', resourceVersion: '5', generation: 1 }, spec: { template: 'nope', replicas: 'many' }, status: { conditions: 'none' } }
+  const res = await a.post(eventList([odd, good]))
+  t.equal(res.statusCode, 200)
+  a.clock.now = c.t + 1
+  await a.advance(3_600_000)
+  t.ok(a.printed.some(x => x.object.name === 'fine'), 'the rest of the batch went through')
+  t.equal((await a.app.server.inject('/healthz')).statusCode, 200)
+})
