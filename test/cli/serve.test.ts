@@ -11,11 +11,14 @@ import { Cluster, USERS, R } from '../helpers/cluster.js'
 // changes on stdout).
 
 const ROOT = join(import.meta.dirname, '../..')
+// The children run src through tsx, whose source maps differ from the test
+// loader's: their coverage would corrupt the merged report, so they record none.
+const NO_COVERAGE = { _TAPJS_PROCESSINFO_COVERAGE_: '0' }
 
 interface Proc { child: ChildProcess, url: string, stdout: string[], stderr: string[] }
 
 async function start (env: NodeJS.ProcessEnv): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'serve'], { env: { PATH: process.env.PATH, ...env }, cwd: ROOT })
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'serve'], { env: { PATH: process.env.PATH, ...NO_COVERAGE, ...env }, cwd: ROOT })
   const stdout: string[] = []
   const stderr: string[] = []
   let url: string | undefined
@@ -83,7 +86,7 @@ t.test('serve on the embedded default, configured by environment variables', asy
 t.test('flags win over the environment; a bad port is a clear error', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'kc-serve-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'serve', '--port', 'eighty'], { env: { PATH: process.env.PATH, HOME: dir, KUBECHANGES_PORT: '0' } })
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'serve', '--port', 'eighty'], { env: { PATH: process.env.PATH, ...NO_COVERAGE, HOME: dir, KUBECHANGES_PORT: '0' } })
   let err = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
   const [code] = await once(child, 'exit')
