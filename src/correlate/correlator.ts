@@ -170,10 +170,10 @@ export class Correlator {
 
   /** End of input: settle every quiet period; what has not finished is reported as `open`. */
   flush (): void {
-    const settles = this.#window.values().map(o => o.settleAt ?? 0)
-    const last = Math.max(this.#now, ...settles)
     // Settling must not age anything out: the input ended, time did not pass.
-    for (const open of this.#window.values().sort((a, b) => (a.settleAt ?? last) - (b.settleAt ?? last))) {
+    // Settled ones first, in the order they settle; then what is still open.
+    const order = (o: Open): number => o.settleAt ?? Infinity
+    for (const open of this.#window.values().sort((a, b) => order(a) === order(b) ? 0 : order(a) < order(b) ? -1 : 1)) {
       this.#close(open, open.settleAt !== null ? open.pending ?? 'applied' : 'open')
     }
   }
