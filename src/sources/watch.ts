@@ -72,11 +72,22 @@ export function slim (kind: WatchedKind): (o: K8sObject) => K8sObject {
       }
     }
   }
-  return o => {
+  const dropManaged = (o: K8sObject): K8sObject => {
     if (o.metadata?.managedFields === undefined) return o
     const { managedFields: _m, ...metadata } = o.metadata
     return { ...o, metadata }
   }
+  if (kind.kind === 'ReplicaSet') {
+    // A ReplicaSet is a link from pods to their Deployment: its pod spec
+    // (most of the object) is never read.
+    return o => {
+      const r = dropManaged(o)
+      const tpl = r.spec?.template
+      if (tpl?.spec === undefined) return r
+      return { ...r, spec: { ...r.spec, template: { metadata: tpl.metadata } } }
+    }
+  }
+  return dropManaged
 }
 
 function collectionPath (k: WatchedKind, namespace?: string): string {
