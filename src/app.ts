@@ -8,7 +8,7 @@ import { Pipeline } from './pipeline.js'
 import { ChangeStore } from './store/changes.js'
 import { Outbox } from './store/outbox.js'
 import { createDispatcher, type Dispatcher } from './notify/dispatcher.js'
-import { createSinks, parseNotifyConfig } from './notify/config.js'
+import { createSinks, describeNotifyConfig, parseNotifyConfig } from './notify/config.js'
 import { buildServer } from './http/server.js'
 import type { AppContext } from './http/context.js'
 import { loadTls, watchTls } from './tls/reload.js'
@@ -59,10 +59,10 @@ export async function createApp (opts: AppOptions): Promise<App> {
   const metrics = opts.metrics ?? createMetrics()
   const store = new ChangeStore({ path: config.store, maxAgeDays: config.retention.maxAgeDays, maxCount: config.retention.maxCount })
   const outbox = new Outbox(store.db)
-  const rawNotify = config.notify !== undefined && config.externalURL !== undefined && typeof config.notify === 'object' && config.notify !== null && !('externalURL' in config.notify)
-    ? { ...config.notify, externalURL: config.externalURL }
-    : config.notify ?? (config.externalURL !== undefined ? { externalURL: config.externalURL } : undefined)
-  const notify = parseNotifyConfig(rawNotify, env)
+  const notify = parseNotifyConfig(config.notify, env)
+  // The top-level externalURL links notifications too, unless notify sets its own.
+  if (notify.externalURL === undefined && config.externalURL !== undefined) notify.externalURL = config.externalURL
+  log.info(`delivery: ${describeNotifyConfig(notify)}`)
   const sinks = createSinks(notify, opts.write !== undefined ? { write: opts.write } : {})
   const dispatcher = createDispatcher({
     outbox,
@@ -112,8 +112,6 @@ export async function createApp (opts: AppOptions): Promise<App> {
     outbox,
     metrics,
     now,
-    // Closing is driven by the clock; ingest only needs to be cheap.
-    afterIngest: () => {},
     inTransaction,
     readiness: () => {
       const reasons = readiness.map(f => f()).filter((r): r is string => r !== undefined)

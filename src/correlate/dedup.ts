@@ -49,11 +49,6 @@ export class Dedup {
     return { kind: 'merge', record: rec }
   }
 
-  /** Forget an auditID so a batch that failed half-way can be processed again when re-sent. */
-  forgetAudit (auditID: string): void {
-    this.#auditIDs.delete(auditID)
-  }
-
   get size (): { auditIDs: number, writes: number } {
     return { auditIDs: this.#auditIDs.size, writes: this.#writes.size }
   }

@@ -15,7 +15,6 @@ export interface ObjectInfo {
   labels?: Record<string, string>
   /** Last known full object (Secret/ConfigMap values already redacted). */
   snapshot?: K8sObject
-  deleted?: boolean
   /** resourceVersion of the state a source's first list showed: writes up to it are history, not changes. */
   baselineRV?: number
 }
@@ -68,7 +67,6 @@ export class ObjectIndex {
       if (!OWNED_KINDS.has(kind)) info.snapshot = obs.object
       if (obs.object.metadata?.labels !== undefined) info.labels = obs.object.metadata.labels
     }
-    if (obs.action === 'delete') info.deleted = true
     return { before, info }
   }
 

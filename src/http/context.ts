@@ -13,8 +13,6 @@ export interface AppContext {
   metrics: PipelineMetrics
   /** The pipeline's clock: wall time in serve, injected in tests. */
   now: () => number
-  /** Ingest is done; close what settled (serve calls it after each batch). */
-  afterIngest: () => void
   /** Run f in one store transaction (changes closed during a batch are written together). */
   inTransaction: <T>(f: () => T) => T
   readiness: () => { ready: boolean, reasons: string[] }

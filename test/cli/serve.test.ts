@@ -64,6 +64,7 @@ t.test('serve on the embedded default, configured by environment variables', asy
   t.match(p.url, /^http:\/\/127\.0\.0\.1:\d+$/)
   const said = p.stderr.join('').split('\n').filter(l => l.includes('no cluster found'))
   t.equal(said.length, 1, 'says once that no cluster was found')
+  t.match(p.stderr.join(''), /"msg":"delivery: sinks: log \(log to stdout\); routes: 0; default: log"/, 'says where changes go')
 
   const c = new Cluster(new Date().toISOString())
   c.create(USERS.alice, R.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'live', namespace: 'x' }, data: { a: '1' } })

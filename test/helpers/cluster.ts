@@ -174,14 +174,20 @@ export class Cluster {
     return full
   }
 
-  /** A full-object PUT (controllers, `kubectl replace`): objectRef.uid comes from the body. */
-  update (user: User, r: Resource, ns: string, name: string, mutate: (o: any) => void, opts: { sub?: string, level?: AuditEvent['level'] } = {}): any {
+  /** Store a changed copy as the apiserver would: generation moves with spec (not on status writes), a new resourceVersion. */
+  #persist (r: Resource, ns: string, name: string, mutate: (o: any) => void, sub?: string): { cur: any, next: any } {
     const cur = this.get(r, ns, name)
     const next = clone(cur)
     mutate(next)
-    if (opts.sub !== 'status' && JSON.stringify(next.spec) !== JSON.stringify(cur.spec) && next.metadata.generation !== undefined) next.metadata.generation++
+    if (sub !== 'status' && JSON.stringify(next.spec) !== JSON.stringify(cur.spec) && next.metadata.generation !== undefined) next.metadata.generation++
     next.metadata.resourceVersion = this.nextRV()
     this.objects.set(this.key(r, ns, name), next)
+    return { cur, next }
+  }
+
+  /** A full-object PUT (controllers, `kubectl replace`): objectRef.uid comes from the body. */
+  update (user: User, r: Resource, ns: string, name: string, mutate: (o: any) => void, opts: { sub?: string, level?: AuditEvent['level'] } = {}): any {
+    const { cur, next } = this.#persist(r, ns, name, mutate, opts.sub)
     this.request({ user, verb: 'update', r, ns, name, sub: opts.sub, requestObject: next, responseObject: next, refUid: cur.metadata.uid, level: opts.level })
     this.onWrite?.('MODIFIED', r, next)
     return next
@@ -189,12 +195,7 @@ export class Cluster {
 
   /** A PATCH (kubectl apply/set/edit): objectRef.uid is empty. */
   patch (user: User, r: Resource, ns: string, name: string, patchBody: unknown, mutate: (o: any) => void, opts: { sub?: string, level?: AuditEvent['level'], impersonate?: User } = {}): any {
-    const cur = this.get(r, ns, name)
-    const next = clone(cur)
-    mutate(next)
-    if (opts.sub !== 'status' && JSON.stringify(next.spec) !== JSON.stringify(cur.spec) && next.metadata.generation !== undefined) next.metadata.generation++
-    next.metadata.resourceVersion = this.nextRV()
-    this.objects.set(this.key(r, ns, name), next)
+    const { next } = this.#persist(r, ns, name, mutate, opts.sub)
     this.request({ user, verb: 'patch', r, ns, name, sub: opts.sub, requestObject: patchBody, responseObject: next, level: opts.level, impersonate: opts.impersonate })
     this.onWrite?.('MODIFIED', r, next)
     return next

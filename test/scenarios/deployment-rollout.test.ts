@@ -6,10 +6,18 @@ import { auditWorld, eventList, testApp } from '../helpers/app.js'
 // A Deployment's life as the controllers really write it, through POST /audit,
 // the real store and the log sink: each logical change exactly once.
 
-const setup = async (t: Test) => await auditWorld(t)
+/** shop/web already rolled out and reported, an hour of quiet after it. */
+async function withWeb (t: Test, replicas: number) {
+  const w = await auditWorld(t)
+  w.c.create(USERS.alice, R.deployments, w.c.deploymentObject('shop', 'web', 'web:1.4', replicas))
+  w.c.runDeploymentController('shop', 'web')
+  await w.flush()
+  await w.a.advance(10_000)
+  return w
+}
 
 t.test('create, rollout with endpoints, scale: three changes, each once, with actor and outcome', async t => {
-  const { c, a, flush } = await setup(t)
+  const { c, a, flush } = await auditWorld(t)
   c.service(USERS.alice, 'shop', 'web', { app: 'web' })
   c.create(USERS.alice, R.deployments, c.deploymentObject('shop', 'web', 'web:1.4', 3))
   c.runDeploymentController('shop', 'web', { service: 'web' })
@@ -78,11 +86,7 @@ t.test('a batch re-sent by the apiserver, and every stage of a request, change n
 })
 
 t.test('reads, 403s, 409 conflicts, dry runs and leases never open a change', async t => {
-  const { c, a, flush } = await setup(t)
-  c.create(USERS.alice, R.deployments, c.deploymentObject('shop', 'web', 'web:1.4', 1))
-  c.runDeploymentController('shop', 'web')
-  await flush()
-  await a.advance(10_000)
+  const { c, a, flush } = await withWeb(t, 1)
   const before = a.printed.length
   c.advance(60_000)
   c.request({ user: USERS.bob, verb: 'get', r: R.deployments, ns: 'shop', name: 'web', level: 'Metadata' })
@@ -108,11 +112,7 @@ t.test('reads, 403s, 409 conflicts, dry runs and leases never open a change', as
 })
 
 t.test('a newer template before completion supersedes: one report naming the older revision', async t => {
-  const { c, a, flush } = await setup(t)
-  c.create(USERS.alice, R.deployments, c.deploymentObject('shop', 'web', 'web:1.4', 2))
-  c.runDeploymentController('shop', 'web')
-  await flush()
-  await a.advance(10_000)
+  const { c, a, flush } = await withWeb(t, 2)
   c.advance(60_000)
   c.setImage(USERS.alice, 'shop', 'web', 'web:1.5')
   c.runDeploymentController('shop', 'web', { stall: true })
@@ -133,11 +133,7 @@ t.test('a newer template before completion supersedes: one report naming the old
 })
 
 t.test('restart, and a rollout that exceeds its progress deadline', async t => {
-  const { c, a, flush } = await setup(t)
-  c.create(USERS.alice, R.deployments, c.deploymentObject('shop', 'web', 'web:1.4', 2))
-  c.runDeploymentController('shop', 'web')
-  await flush()
-  await a.advance(10_000)
+  const { c, a, flush } = await withWeb(t, 2)
   c.advance(60_000)
   c.restart(USERS.ci, 'shop', 'web')
   c.runDeploymentController('shop', 'web')

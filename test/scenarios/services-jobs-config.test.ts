@@ -1,12 +1,9 @@
 import t from 'tap'
-import type { Test } from 'tap'
 import { Cluster, USERS, R, CONTROLLERS } from '../helpers/cluster.js'
-import { auditWorld, eventList, testApp } from '../helpers/app.js'
-
-const setup = async (t: Test) => await auditWorld(t)
+import { auditWorld } from '../helpers/app.js'
 
 t.test('a pod rescheduled with no rollout: one endpoints change, net diff, after the quiet period', async t => {
-  const { c, a, flush } = await setup(t)
+  const { c, a, flush } = await auditWorld(t)
   c.service(USERS.alice, 'shop', 'db', { app: 'db' })
   c.create(USERS.alice, R.deployments, c.deploymentObject('shop', 'db', 'db:15', 2))
   c.runDeploymentController('shop', 'db', { service: 'db' })
@@ -49,7 +46,7 @@ t.test('a pod rescheduled with no rollout: one endpoints change, net diff, after
 })
 
 t.test('Service cluster IP and load-balancer IP changes; values of Secrets and ConfigMaps never leave', async t => {
-  const { c, a, flush } = await setup(t)
+  const { c, a, flush } = await auditWorld(t)
   c.service(USERS.alice, 'shop', 'front', { app: 'front' }, { type: 'LoadBalancer' })
   await flush()
   await a.advance(6000)
@@ -98,7 +95,7 @@ t.test('Service cluster IP and load-balancer IP changes; values of Secrets and C
 })
 
 t.test('a Job: one change when it completes, with its creator and duration; a failed one says why', async t => {
-  const { c, a, flush } = await setup(t)
+  const { c, a, flush } = await auditWorld(t)
   const job = (name: string) => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: 'batch' }, spec: { backoffLimit: 2, template: { spec: { containers: [{ name: 'r', image: 'report:1' }], restartPolicy: 'Never' } } } })
   c.create(USERS.ci, R.jobs, job('nightly-report'))
   const start = new Date(c.t).toISOString()
@@ -126,7 +123,7 @@ t.test('a Job: one change when it completes, with its creator and duration; a fa
 })
 
 t.test('a delete folds its cascade; an impersonated write names the impersonated user', async t => {
-  const { c, a, flush } = await setup(t)
+  const { c, a, flush } = await auditWorld(t)
   c.create(USERS.alice, R.deployments, c.deploymentObject('shop', 'old', 'old:1', 2))
   c.runDeploymentController('shop', 'old')
   await flush()

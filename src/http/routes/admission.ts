@@ -14,7 +14,6 @@ export function admissionRoute (app: FastifyInstance, ctx: AppContext): void {
     const response: Record<string, unknown> = { uid: r.uid, allowed: true }
     if (r.kind === 'observation') {
       ctx.inTransaction(() => { ctx.pipeline.ingest(r.observation) })
-      ctx.afterIngest()
       // kube-apiserver copies these into the audit event of the same request:
       // the exact join between the two sources.
       response.auditAnnotations = { [ADMISSION_UID_ANNOTATION]: r.uid }

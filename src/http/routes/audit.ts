@@ -9,7 +9,6 @@ export function auditRoute (app: FastifyInstance, ctx: AppContext): void {
   app.post('/audit', async (req, reply) => {
     const res = ctx.inTransaction(() => ctx.pipeline.ingestAudit(req.body))
     if (res instanceof Error) throw res
-    ctx.afterIngest()
     if (res.malformed > 0) req.log.warn({ malformed: res.malformed, received: res.received }, 'skipped malformed audit events')
     return reply.code(200).send(res)
   })
