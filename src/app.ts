@@ -77,6 +77,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
   const onChange = (change: Change): void => {
     // The store decides what is new: a change recorded before (a replay, a
     // re-sent batch after restart) is never delivered again.
+    if (config.cluster !== undefined) change.cluster = config.cluster
     if (store.record(change, now())) dispatcher.enqueue(change)
   }
   const pipeline = new Pipeline({

@@ -17,6 +17,8 @@ export interface Config {
   ignore: { namespaces: string[], kinds: string[] }
   watch: { enabled: boolean | 'auto', namespaces: string[], kinds: string[], labelSelector?: string }
   externalURL?: string
+  /** Names the cluster in every change and message (KUBECHANGES_CLUSTER). */
+  cluster?: string
   tls: { cert?: string, key?: string, clientCA?: string }
   apiTokenFile?: string
   apiToken?: string
@@ -76,7 +78,14 @@ function section (raw: Raw, key: string, allowed: string[]): Raw {
   return v
 }
 
-const TOP_KEYS = ['host', 'port', 'store', 'quietPeriodSeconds', 'window', 'retention', 'bodyLimitBytes', 'maxJsonDepth', 'ignore', 'watch', 'externalURL', 'tls', 'apiTokenFile', 'notify', 'logLevel']
+// It goes into mail subjects, CloudEvents sources and URLs: a DNS-label-like name keeps all of them valid.
+function clusterName (v: unknown, key: string): string {
+  const s = text(v, key)
+  if (!/^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/.test(s)) throw errors.BAD_CONFIG(`${key}: expected letters, digits, '.', '_' or '-' (at most 63), got ${JSON.stringify(s.slice(0, 64))}`)
+  return s
+}
+
+const TOP_KEYS = ['host', 'port', 'store', 'quietPeriodSeconds', 'window', 'retention', 'bodyLimitBytes', 'maxJsonDepth', 'ignore', 'watch', 'externalURL', 'tls', 'apiTokenFile', 'notify', 'logLevel', 'cluster']
 
 /** Validate a parsed config file onto the defaults. */
 export function applyFile (base: Config, raw: unknown, source = 'config'): Config {
@@ -95,6 +104,7 @@ export function applyFile (base: Config, raw: unknown, source = 'config'): Confi
     try { new URL(u) } catch { throw errors.BAD_CONFIG('externalURL: not a URL') }
     c.externalURL = u.replace(/\/+$/, '')
   }
+  if (raw.cluster !== undefined) c.cluster = clusterName(raw.cluster, 'cluster')
   if (raw.apiTokenFile !== undefined) c.apiTokenFile = text(raw.apiTokenFile, 'apiTokenFile')
   if (raw.logLevel !== undefined) c.logLevel = text(raw.logLevel, 'logLevel')
   const w = section(raw, 'window', ['maxObjects', 'ttlSeconds'])
@@ -167,6 +177,7 @@ export function loadConfig (flags: Flags, env: NodeJS.ProcessEnv): Config {
   if (tokenFile !== undefined) c.apiTokenFile = tokenFile
   if (env.KUBECHANGES_API_TOKEN !== undefined && env.KUBECHANGES_API_TOKEN !== '') c.apiToken = env.KUBECHANGES_API_TOKEN
   if (env.KUBECHANGES_EXTERNAL_URL !== undefined && env.KUBECHANGES_EXTERNAL_URL !== '') c = applyFile(c, { externalURL: env.KUBECHANGES_EXTERNAL_URL })
+  if (env.KUBECHANGES_CLUSTER !== undefined && env.KUBECHANGES_CLUSTER !== '') c.cluster = clusterName(env.KUBECHANGES_CLUSTER, 'KUBECHANGES_CLUSTER')
   if (env.KUBECHANGES_LOG_LEVEL !== undefined && env.KUBECHANGES_LOG_LEVEL !== '') c.logLevel = env.KUBECHANGES_LOG_LEVEL
   if ((c.tls.cert === undefined) !== (c.tls.key === undefined)) throw errors.BAD_CONFIG('tls: --tls-cert and --tls-key go together')
   if (c.tls.clientCA !== undefined && c.tls.cert === undefined) throw errors.BAD_CONFIG('tls.clientCA: client verification needs --tls-cert and --tls-key')

@@ -118,6 +118,8 @@ export interface TimelineEntry {
 
 export interface Change {
   id: string
+  /** The cluster's name (config `cluster` / KUBECHANGES_CLUSTER); absent when unset. */
+  cluster?: string
   type: ChangeType
   outcome: Outcome
   object: { kind: string; namespace: string; name: string; uid: string }

@@ -17,30 +17,56 @@
 import { errors } from '../errors.js'
 import { CHANGE_TYPES, OUTCOMES } from '../model.js'
 import type { ChangeType, Outcome } from '../model.js'
+import { createCloudEventsSink } from './cloudevents.js'
+import type { CloudEventsFormat, CloudEventsMode } from './cloudevents.js'
+import type { DigestConfig } from './digest.js'
 import { createEmailSink, type EmailSinkOptions } from './email.js'
 import { createLogSink } from './log.js'
 import type { Sink, SinkType } from './sink.js'
+import { SINK_TYPES } from './sink.js'
+import { createTeamsSink } from './teams.js'
+import { compileTemplates, TEMPLATE_PARTS } from './template.js'
+import type { TemplateConfig, TemplatePart } from './template.js'
 import { createWebhookSink } from './webhook.js'
 import type { WebhookFormat } from './webhook.js'
 
-/** The e-mail sink's own options, as the config file gives them (externalURL is notify-wide). */
-export type EmailSinkConfig = Omit<EmailSinkOptions, 'externalURL'> & { type: 'email' }
+/** What every sink may have: Liquid templates and a digest. */
+interface SinkCommon {
+  template?: TemplateConfig
+  digest?: DigestConfig
+}
 
-export interface WebhookSinkConfig {
+/** The e-mail sink's own options, as the config file gives them (externalURL is notify-wide). */
+export type EmailSinkConfig = Omit<EmailSinkOptions, 'externalURL' | 'templates'> & SinkCommon & { type: 'email' }
+
+interface HttpSinkConfig extends SinkCommon {
   name: string
-  type: 'webhook'
   url: string
-  format: WebhookFormat
   headers?: Record<string, string>
   timeoutMs?: number
 }
 
-export interface LogSinkConfig {
+export interface WebhookSinkConfig extends HttpSinkConfig {
+  type: 'webhook'
+  format: WebhookFormat
+}
+
+export interface TeamsSinkConfig extends HttpSinkConfig {
+  type: 'teams'
+}
+
+export interface CloudEventsSinkConfig extends HttpSinkConfig {
+  type: 'cloudevents'
+  mode: CloudEventsMode
+  format: CloudEventsFormat
+}
+
+export interface LogSinkConfig extends SinkCommon {
   name: string
   type: 'log'
 }
 
-export type SinkConfig = EmailSinkConfig | WebhookSinkConfig | LogSinkConfig
+export type SinkConfig = EmailSinkConfig | WebhookSinkConfig | TeamsSinkConfig | CloudEventsSinkConfig | LogSinkConfig
 
 export interface RouteMatch {
   /** Globs (`*`, `?`); a leading `!` excludes. Cluster-scoped objects have namespace ''. */
@@ -62,6 +88,8 @@ export interface RouteConfig {
   to?: string[]
   /** Change types this route matches but does not send (e.g. no `scale` mail for kube-system). */
   quietTypes?: ChangeType[]
+  /** Collect this route's changes into digests at its sinks (wins over the sinks' own digest). */
+  digest?: DigestConfig
 }
 
 export interface DeliveryConfig {
@@ -215,10 +243,71 @@ const SINK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
 
 // ---------------------------------------------------------------- sections
 
-const COMMON_SINK_KEYS = ['name', 'type'] as const
-const EMAIL_KEYS = [...COMMON_SINK_KEYS, 'url', 'host', 'port', 'secure', 'auth', 'from', 'to', 'pool', 'maxConnections',
+const COMMON_SINK_KEYS = ['name', 'type', 'digest'] as const
+const EMAIL_KEYS = [...COMMON_SINK_KEYS, 'template', 'url', 'host', 'port', 'secure', 'auth', 'from', 'to', 'pool', 'maxConnections',
   'requireTLS', 'tls', 'connectionTimeoutMs', 'greetingTimeoutMs', 'socketTimeoutMs', 'messageIdDomain']
-const WEBHOOK_KEYS = [...COMMON_SINK_KEYS, 'url', 'format', 'headers', 'timeoutMs']
+const HTTP_KEYS = [...COMMON_SINK_KEYS, 'url', 'headers', 'timeoutMs']
+const WEBHOOK_KEYS = [...HTTP_KEYS, 'format', 'template']
+const TEAMS_KEYS = [...HTTP_KEYS, 'template']
+const CLOUDEVENTS_KEYS = [...HTTP_KEYS, 'mode', 'format']
+
+function parseDigest (v: unknown, path: string): DigestConfig {
+  const o = obj(v, path)
+  onlyKeys(o, path, ['windowSeconds', 'minChanges'])
+  if (o.windowSeconds === undefined) fail(`${path}.windowSeconds`, 'is required')
+  if (o.minChanges === undefined) fail(`${path}.minChanges`, 'is required')
+  return {
+    windowSeconds: optInt(o.windowSeconds, `${path}.windowSeconds`, 1, 86_400) as number,
+    minChanges: optInt(o.minChanges, `${path}.minChanges`, 2, 100_000) as number
+  }
+}
+
+/** Parses and compiles a sink's templates now, so a template error stops the start (exit 2). */
+function parseTemplate (v: unknown, path: string, sink: string, parts: readonly TemplatePart[]): TemplateConfig {
+  const o = obj(v, path)
+  onlyKeys(o, path, parts)
+  const t: TemplateConfig = {}
+  for (const p of TEMPLATE_PARTS) if (o[p] !== undefined) t[p] = str(o[p], `${path}.${p}`)
+  compileTemplates(sink, path, t)
+  return t
+}
+
+/** `template` and `digest`, the keys every sink type may have (template only where it means something). */
+function parseCommon (o: Obj, path: string, name: string, s: SinkCommon, parts: readonly TemplatePart[]): void {
+  if (o.template !== undefined) s.template = parseTemplate(o.template, `${path}.template`, name, parts)
+  if (o.digest !== undefined) s.digest = parseDigest(o.digest, `${path}.digest`)
+}
+
+function parseHeaders (v: unknown, path: string, env: NodeJS.ProcessEnv): Record<string, string> {
+  const h = obj(v, path)
+  const out: Record<string, string> = {}
+  for (const [k, hv] of Object.entries(h)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) fail(path, `"${k}" is not a valid header name`)
+    // Never quote the value: it is typically a token.
+    if (typeof hv !== 'string') fail(`${path}.${k}`, `must be a string, got ${describe(hv)}`)
+    const value = expandEnv(hv, `${path}.${k}`, env)
+    if (/[\r\n\0]/.test(value)) fail(`${path}.${k}`, 'must not contain line breaks')
+    out[k] = value
+  }
+  return out
+}
+
+function parseHttpSink (o: Obj, path: string, env: NodeJS.ProcessEnv, name: string): HttpSinkConfig {
+  const url = expandEnv(str(o.url, `${path}.url`), `${path}.url`, env)
+  checkHttpUrl(url, `${path}.url`)
+  const s: HttpSinkConfig = { name, url }
+  if (o.headers !== undefined) s.headers = parseHeaders(o.headers, `${path}.headers`, env)
+  const timeoutMs = optInt(o.timeoutMs, `${path}.timeoutMs`, 1, 600_000)
+  if (timeoutMs !== undefined) s.timeoutMs = timeoutMs
+  return s
+}
+
+function oneOf<T extends string> (v: unknown, path: string, allowed: readonly T[], dflt: T): T {
+  if (v === undefined) return dflt
+  const x = str(v, path)
+  if (!allowed.includes(x as T)) fail(path, `unknown value "${x}" (allowed: ${allowed.join(', ')})`)
+  return x as T
+}
 
 function parseEmailSink (o: Obj, path: string, env: NodeJS.ProcessEnv, name: string): EmailSinkConfig {
   onlyKeys(o, path, EMAIL_KEYS)
@@ -261,6 +350,7 @@ function parseEmailSink (o: Obj, path: string, env: NodeJS.ProcessEnv, name: str
   s.greetingTimeoutMs = optInt(o.greetingTimeoutMs, `${path}.greetingTimeoutMs`, 1, 600_000)
   s.socketTimeoutMs = optInt(o.socketTimeoutMs, `${path}.socketTimeoutMs`, 1, 3_600_000)
   s.messageIdDomain = optStr(o.messageIdDomain, `${path}.messageIdDomain`)
+  parseCommon(o, path, name, s, TEMPLATE_PARTS)
   for (const k of Object.keys(s) as Array<keyof EmailSinkConfig>) if (s[k] === undefined) delete s[k]
   return s
 }
@@ -274,28 +364,28 @@ function completeEmailSink (s: EmailSinkConfig, path: string): void {
 
 function parseWebhookSink (o: Obj, path: string, env: NodeJS.ProcessEnv, name: string): WebhookSinkConfig {
   onlyKeys(o, path, WEBHOOK_KEYS)
-  const url = expandEnv(str(o.url, `${path}.url`), `${path}.url`, env)
-  checkHttpUrl(url, `${path}.url`)
-  const s: WebhookSinkConfig = { name, type: 'webhook', url, format: 'json' }
-  if (o.format !== undefined) {
-    const f = str(o.format, `${path}.format`)
-    if (f !== 'json' && f !== 'slack') fail(`${path}.format`, `unknown value "${f}" (allowed: json, slack)`)
-    s.format = f
+  const s: WebhookSinkConfig = { ...parseHttpSink(o, path, env, name), type: 'webhook', format: oneOf(o.format, `${path}.format`, ['json', 'slack'], 'json') }
+  parseCommon(o, path, name, s, ['text'])
+  return s
+}
+
+function parseTeamsSink (o: Obj, path: string, env: NodeJS.ProcessEnv, name: string): TeamsSinkConfig {
+  onlyKeys(o, path, TEAMS_KEYS)
+  const s: TeamsSinkConfig = { ...parseHttpSink(o, path, env, name), type: 'teams' }
+  parseCommon(o, path, name, s, ['text'])
+  return s
+}
+
+function parseCloudEventsSink (o: Obj, path: string, env: NodeJS.ProcessEnv, name: string): CloudEventsSinkConfig {
+  // No template: the event's data is the Change itself, for machines.
+  onlyKeys(o, path, CLOUDEVENTS_KEYS)
+  const s: CloudEventsSinkConfig = {
+    ...parseHttpSink(o, path, env, name),
+    type: 'cloudevents',
+    mode: oneOf(o.mode, `${path}.mode`, ['binary', 'structured'], 'binary'),
+    format: oneOf(o.format, `${path}.format`, ['kubechanges', 'cdevents'], 'kubechanges')
   }
-  if (o.headers !== undefined) {
-    const h = obj(o.headers, `${path}.headers`)
-    s.headers = {}
-    for (const [k, v] of Object.entries(h)) {
-      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) fail(`${path}.headers`, `"${k}" is not a valid header name`)
-      // Never quote the value: it is typically a token.
-      if (typeof v !== 'string') fail(`${path}.headers.${k}`, `must be a string, got ${describe(v)}`)
-      const value = expandEnv(v, `${path}.headers.${k}`, env)
-      if (/[\r\n\0]/.test(value)) fail(`${path}.headers.${k}`, 'must not contain line breaks')
-      s.headers[k] = value
-    }
-  }
-  const timeoutMs = optInt(o.timeoutMs, `${path}.timeoutMs`, 1, 600_000)
-  if (timeoutMs !== undefined) s.timeoutMs = timeoutMs
+  parseCommon(o, path, name, s, [])
   return s
 }
 
@@ -307,11 +397,16 @@ function parseSink (v: unknown, path: string, env: NodeJS.ProcessEnv): SinkConfi
   switch (type as SinkType) {
     case 'email': return parseEmailSink(o, path, env, name)
     case 'webhook': return parseWebhookSink(o, path, env, name)
-    case 'log':
+    case 'teams': return parseTeamsSink(o, path, env, name)
+    case 'cloudevents': return parseCloudEventsSink(o, path, env, name)
+    case 'log': {
       onlyKeys(o, path, COMMON_SINK_KEYS)
-      return { name, type: 'log' }
+      const s: LogSinkConfig = { name, type: 'log' }
+      parseCommon(o, path, name, s, [])
+      return s
+    }
     default:
-      return fail(`${path}.type`, `unknown sink type "${type}" (allowed: email, webhook, log)`)
+      return fail(`${path}.type`, `unknown sink type "${type}" (allowed: ${SINK_TYPES.join(', ')})`)
   }
 }
 
@@ -319,7 +414,7 @@ const MATCH_KEYS = ['namespace', 'name', 'kind', 'type', 'outcome', 'actor'] as 
 
 function parseRoute (v: unknown, path: string, sinks: Map<string, SinkConfig>): RouteConfig {
   const o = obj(v, path)
-  onlyKeys(o, path, ['match', 'sinks', 'to', 'quietTypes'])
+  onlyKeys(o, path, ['match', 'sinks', 'to', 'quietTypes', 'digest'])
   const match: RouteMatch = {}
   if (o.match !== undefined && o.match !== null) {
     const m = obj(o.match, `${path}.match`)
@@ -339,6 +434,7 @@ function parseRoute (v: unknown, path: string, sinks: Map<string, SinkConfig>): 
     if (!names.some(n => sinks.get(n)?.type === 'email')) fail(`${path}.to`, 'only e-mail sinks take recipients, and this route has none')
   }
   if (o.quietTypes !== undefined) route.quietTypes = enumList(o.quietTypes, `${path}.quietTypes`, CHANGE_TYPES)
+  if (o.digest !== undefined) route.digest = parseDigest(o.digest, `${path}.digest`)
   return route
 }
 
@@ -456,10 +552,11 @@ export function describeNotifyConfig (cfg: NotifyConfig): string {
       if (s.url) { try { const u = new URL(s.url); host = `${u.protocol}//${u.host}` } catch { host = '?' } }
       return `${s.name} (email via ${host} to ${s.to.length} recipient${s.to.length === 1 ? '' : 's'})`
     }
-    if (s.type === 'webhook') {
+    if (s.type === 'webhook' || s.type === 'teams' || s.type === 'cloudevents') {
       let host = '?'
       try { host = new URL(s.url).host } catch { /* validated */ }
-      return `${s.name} (webhook ${s.format} to ${host})`
+      const how = s.type === 'webhook' ? `webhook ${s.format}` : s.type === 'cloudevents' ? `cloudevents ${s.mode}${s.format === 'cdevents' ? ' cdevents' : ''}` : 'teams'
+      return `${s.name} (${how} to ${host}${s.digest ? `, digest ${s.digest.minChanges}+ in ${s.digest.windowSeconds}s` : ''})`
     }
     return `${s.name} (log to stdout)`
   })
@@ -470,16 +567,24 @@ export function describeNotifyConfig (cfg: NotifyConfig): string {
 export function createSinks (cfg: NotifyConfig, opts: { write?: (line: string) => void } = {}): Map<string, Sink> {
   const out = new Map<string, Sink>()
   for (const s of cfg.sinks) {
+    const templates = s.template !== undefined ? compileTemplates(s.name, s.name, s.template) : undefined
+    const t = templates !== undefined ? { templates } : {}
     switch (s.type) {
       case 'email': {
-        const { type: _type, ...rest } = s
-        out.set(s.name, createEmailSink({ ...rest, externalURL: cfg.externalURL }))
+        const { type: _type, template: _tpl, digest: _digest, ...rest } = s
+        out.set(s.name, createEmailSink({ ...rest, externalURL: cfg.externalURL, ...t }))
         break
       }
       case 'webhook':
         out.set(s.name, createWebhookSink({
-          name: s.name, url: s.url, format: s.format, headers: s.headers, timeoutMs: s.timeoutMs, externalURL: cfg.externalURL
+          name: s.name, url: s.url, format: s.format, headers: s.headers, timeoutMs: s.timeoutMs, externalURL: cfg.externalURL, ...t
         }))
+        break
+      case 'teams':
+        out.set(s.name, createTeamsSink({ name: s.name, url: s.url, headers: s.headers, timeoutMs: s.timeoutMs, externalURL: cfg.externalURL, ...t }))
+        break
+      case 'cloudevents':
+        out.set(s.name, createCloudEventsSink({ name: s.name, url: s.url, mode: s.mode, format: s.format, headers: s.headers, timeoutMs: s.timeoutMs }))
         break
       case 'log':
         out.set(s.name, createLogSink({ name: s.name, write: opts.write }))

@@ -8,9 +8,11 @@ import { performance } from 'node:perf_hooks'
 import { Counter, Gauge, Histogram } from 'prom-client'
 import type { Registry } from 'prom-client'
 import type { Change } from '../model.js'
-import type { Outbox, OutboxRow } from '../store/outbox.js'
+import type { Outbox, OutboxRow, OutboxTarget } from '../store/outbox.js'
 import { DEFAULT_DELIVERY } from './config.js'
 import type { NotifyConfig } from './config.js'
+import { buildDigest, digestKey } from './digest.js'
+import type { Digest } from './digest.js'
 import { routeChange } from './routes.js'
 import type { RouteTarget } from './routes.js'
 import type { Sink } from './sink.js'
@@ -160,7 +162,9 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
     }
     const t0 = performance.now()
     try {
-      await sink.deliver(row.change, row.to ? { to: row.to } : undefined)
+      const dopts = row.to ? { to: row.to } : undefined
+      if (row.digest !== undefined) await sink.deliverDigest(row.digest as Digest, dopts)
+      else await sink.deliver(row.change, dopts)
     } catch (err) {
       metrics?.duration.observe({ sink: row.sink }, (performance.now() - t0) / 1000)
       metrics?.deliveries.inc({ sink: row.sink, result: 'failed' })
@@ -194,6 +198,12 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
     inFlight.set(row.id, p)
   }
 
+  /** Closes the digest windows that ended: each group becomes one digest row or goes out change by change. */
+  function settle (t: number): void {
+    const made = outbox.settleDigests(t, buildDigest)
+    if (made > 0) log.info({ digests: made }, 'digest windows closed')
+  }
+
   /** Fills the free slots with due rows; called by the timer, by enqueue and when a slot frees. */
   function pump (): void {
     if (!running) return
@@ -202,6 +212,7 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
     let rows: OutboxRow[]
     try {
       const t = now()
+      settle(t)
       rows = outbox.claim(t, free, t + leaseMs, new Set(inFlight.keys()))
     } catch (err) {
       log.error({ err: errorText(err) }, 'outbox read failed')
@@ -219,7 +230,9 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
   return {
     enqueue (change: Change): EnqueueResult {
       const targets = routeChange(change, config)
-      const added = outbox.enqueue(change, targets, now())
+      const added = outbox.enqueue(change, targets.map(({ digest, ...t }): OutboxTarget => digest === undefined
+        ? t
+        : { ...t, digest: { key: digestKey(t.sink, change), windowMs: digest.windowSeconds * 1000, minChanges: digest.minChanges } }), now())
       if (added > 0) wake()
       return { targets, added }
     },
@@ -233,6 +246,7 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
     },
 
     async drain (): Promise<void> {
+      settle(now())
       const attempted = new Set<number>()
       for (;;) {
         for (const id of inFlight.keys()) attempted.add(id)

@@ -7,8 +7,11 @@ import nodemailer from 'nodemailer'
 import type { SMTPPoolOptions } from 'nodemailer'
 import { errors } from '../errors.js'
 import type { Change } from '../model.js'
+import type { Digest } from './digest.js'
 import { changeLink, messageIdFor, renderHtml, renderSubject, renderText } from './render.js'
+import { renderDigestHtml, renderDigestSubject, renderDigestText } from './render-digest.js'
 import type { DeliverOptions, Sink } from './sink.js'
+import { renderPart, type CompiledTemplates } from './template.js'
 
 export interface EmailSinkOptions {
   name: string
@@ -33,7 +36,10 @@ export interface EmailSinkOptions {
   externalURL?: string
   /** Right-hand side of the Message-ID; defaults to the domain of `from`. */
   messageIdDomain?: string
+  templates?: CompiledTemplates
 }
+
+interface Mail { id: string; subject: string; text?: string; html?: string; headers: Record<string, string> }
 
 const DEFAULT_CONNECTION_TIMEOUT_MS = 15_000
 const DEFAULT_GREETING_TIMEOUT_MS = 15_000
@@ -143,33 +149,66 @@ export function createEmailSink (opts: EmailSinkOptions): Sink {
     return errors.DELIVERY_FAILED(scrubSecrets(msg, secrets))
   }
 
+  async function send (mail: Mail, dopts?: DeliverOptions): Promise<void> {
+    if (closed) throw errors.DELIVERY_FAILED(`email sink "${opts.name}": closed`)
+    const to = dopts?.to && dopts.to.length > 0 ? dopts.to : opts.to
+    if (to.length === 0) throw errors.DELIVERY_FAILED(`email sink "${opts.name}": no recipients`)
+    try {
+      await transport.sendMail({
+        from: opts.from,
+        to,
+        subject: mail.subject,
+        ...(mail.text !== undefined ? { text: mail.text } : {}),
+        ...(mail.html !== undefined ? { html: mail.html } : {}),
+        messageId: messageIdFor({ id: mail.id }, domain),
+        headers: {
+          'Auto-Submitted': 'auto-generated',
+          'X-Kubechanges-Change-Id': headerValue(mail.id),
+          ...mail.headers
+        }
+      })
+    } catch (err) {
+      throw failure(err)
+    }
+  }
+
   return {
     name: opts.name,
     type: 'email',
     async deliver (change: Change, dopts?: DeliverOptions): Promise<void> {
-      if (closed) throw errors.DELIVERY_FAILED(`email sink "${opts.name}": closed`)
-      const to = dopts?.to && dopts.to.length > 0 ? dopts.to : opts.to
-      if (to.length === 0) throw errors.DELIVERY_FAILED(`email sink "${opts.name}": no recipients`)
       const link = changeLink(opts.externalURL, change.id)
-      try {
-        await transport.sendMail({
-          from: opts.from,
-          to,
-          subject: renderSubject(change),
-          text: renderText(change, link),
-          html: renderHtml(change, link),
-          messageId: messageIdFor(change, domain),
-          headers: {
-            'Auto-Submitted': 'auto-generated',
-            'X-Kubechanges-Change-Id': headerValue(change.id),
-            'X-Kubechanges-Type': headerValue(change.type),
-            'X-Kubechanges-Outcome': headerValue(change.outcome),
-            'X-Kubechanges-Namespace': headerValue(change.object.namespace || '-')
-          }
-        })
-      } catch (err) {
-        throw failure(err)
-      }
+      const scope = { change, cluster: change.cluster ?? '', link: link ?? '' }
+      const subject = renderPart(opts.templates, 'subject', scope) ?? renderSubject(change)
+      const text = renderPart(opts.templates, 'text', scope)
+      const html = renderPart(opts.templates, 'html', scope)
+      // A templated body replaces both built-in parts: only what the template defines is sent.
+      const own = text === undefined && html === undefined
+      await send({
+        id: change.id,
+        subject,
+        ...(own ? { text: renderText(change, link), html: renderHtml(change, link) } : {}),
+        ...(text !== undefined ? { text } : {}),
+        ...(html !== undefined ? { html } : {}),
+        headers: {
+          'X-Kubechanges-Type': headerValue(change.type),
+          'X-Kubechanges-Outcome': headerValue(change.outcome),
+          'X-Kubechanges-Namespace': headerValue(change.object.namespace || '-'),
+          ...(change.cluster !== undefined ? { 'X-Kubechanges-Cluster': headerValue(change.cluster) } : {})
+        }
+      }, dopts)
+    },
+    async deliverDigest (digest: Digest, dopts?: DeliverOptions): Promise<void> {
+      await send({
+        id: digest.id,
+        subject: renderDigestSubject(digest),
+        text: renderDigestText(digest, opts.externalURL),
+        html: renderDigestHtml(digest, opts.externalURL),
+        headers: {
+          'X-Kubechanges-Type': headerValue(digest.type),
+          'X-Kubechanges-Digest-Count': String(digest.count),
+          ...(digest.cluster !== undefined ? { 'X-Kubechanges-Cluster': headerValue(digest.cluster) } : {})
+        }
+      }, dopts)
     },
     async close (): Promise<void> {
       if (closed) return

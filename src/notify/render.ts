@@ -34,21 +34,21 @@ export function escapeHtml (s: string): string {
   })
 }
 
-function escapeSlack (s: string): string {
+export function escapeSlack (s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
-function oneLine (s: string): string {
+export function oneLine (s: string): string {
   // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/ {2,}/g, ' ').trim()
 }
 
-function truncate (s: string, max: number): string {
+export function truncate (s: string, max: number): string {
   if (s.length <= max) return s
   return s.slice(0, Math.max(0, max - 1)) + '…'
 }
 
-function objectLabel (change: Change): string {
+export function objectLabel (change: Pick<Change, 'object'>): string {
   const { namespace, name } = change.object
   return namespace ? `${namespace}/${name}` : name
 }
@@ -57,7 +57,7 @@ function actorName (change: Change): string {
   return change.actor?.username ?? 'unknown'
 }
 
-const OUTCOME_WORDS: Record<Outcome, string> = {
+export const OUTCOME_WORDS: Record<Outcome, string> = {
   applied: 'applied',
   succeeded: 'succeeded',
   failed: 'failed',
@@ -68,9 +68,10 @@ const OUTCOME_WORDS: Record<Outcome, string> = {
 // One duration format everywhere: the summary line, the subject and the body agree.
 export { formatDuration }
 
-interface ImageRef { repo: string; tag?: string; digest?: string }
+export interface ImageRef { repo: string; tag?: string; digest?: string }
 
-function parseImage (ref: string): ImageRef {
+/** `registry/path/name:tag@digest` split into its parts. */
+export function parseImage (ref: string): ImageRef {
   let rest = ref
   let digest: string | undefined
   const at = rest.indexOf('@')
@@ -230,13 +231,18 @@ export function renderTitle (change: Change): string {
   return truncate(oneLine(`${head}${detail ? `: ${detail}` : ''} by ${actorName(change)}`), SUBJECT_MAX - 14)
 }
 
-/** `[kubechanges] shop/web rollout succeeded: web 1.4.0 → 1.5.0 by alice` */
+/** `[kubechanges]`, or `[<cluster>]` when the cluster is named: the tag every subject starts with. */
+export function subjectTag (cluster: string | undefined): string {
+  return `[${cluster ?? 'kubechanges'}]`
+}
+
+/** `[kubechanges] shop/web rollout succeeded: web 1.4.0 → 1.5.0 by alice` (`[prod-eu] …` with a cluster) */
 export function renderSubject (change: Change): string {
-  return `[kubechanges] ${renderTitle(change)}`
+  return `${subjectTag(change.cluster)} ${renderTitle(change)}`
 }
 
 /** Deterministic Message-ID: `<kubechanges.{change.id}@{domain}>` (characters a msg-id can't hold are =HH-encoded). */
-export function messageIdFor (change: Change, domain: string): string {
+export function messageIdFor (change: Pick<Change, 'id'>, domain: string): string {
   const id = Array.from(Buffer.from(change.id, 'utf8'))
     .map(b => /[A-Za-z0-9_-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`)
     .join('')
@@ -249,10 +255,12 @@ export function messageIdFor (change: Change, domain: string): string {
 interface Row { label: string; value: string }
 
 function factRows (change: Change): Row[] {
-  const rows: Row[] = [
+  const rows: Row[] = []
+  if (change.cluster !== undefined) rows.push({ label: 'Cluster', value: change.cluster })
+  rows.push(
     { label: 'Object', value: `${change.object.kind} ${objectLabel(change)}` },
     { label: 'Change', value: `${change.type}, ${OUTCOME_WORDS[change.outcome] ?? change.outcome}` }
-  ]
+  )
   const actor = change.actor
   rows.push({
     label: 'Actor',
@@ -280,11 +288,11 @@ function factRows (change: Change): Row[] {
   return rows
 }
 
-function imageLines (change: Change): string[] {
+export function imageLines (change: Pick<Change, 'details'>): string[] {
   return (change.details.images ?? []).map(i => `${i.container}: ${i.from ?? '(none)'} → ${i.to ?? '(removed)'}`)
 }
 
-function endpointLines (change: Change): string[] {
+export function endpointLines (change: Pick<Change, 'details'>): string[] {
   return (change.details.endpoints ?? []).map(e => {
     const parts = [...e.added.map(a => `+${a}`), ...e.removed.map(r => `−${r}`)]
     return `${e.service}: ${parts.join(' ') || 'no net change'}`
@@ -459,9 +467,12 @@ export interface SlackPayload {
   blocks: Array<Record<string, unknown>>
 }
 
-/** A Slack-compatible message (incoming webhooks): `text` as the fallback and `blocks` for the layout. */
-export function slackPayload (change: Change, link?: string): SlackPayload {
-  const title = renderTitle(change)
+/**
+ * A Slack-compatible message (incoming webhooks): `text` as the fallback and `blocks` for the layout.
+ * `text` (a sink template's output) replaces the title.
+ */
+export function slackPayload (change: Change, link?: string, text?: string): SlackPayload {
+  const title = text ?? (change.cluster !== undefined ? `${subjectTag(change.cluster)} ${renderTitle(change)}` : renderTitle(change))
   const blocks: Array<Record<string, unknown>> = []
   blocks.push({ type: 'header', text: { type: 'plain_text', text: truncate(title, 150), emoji: false } })
   if (change.summary) {
@@ -470,6 +481,7 @@ export function slackPayload (change: Change, link?: string): SlackPayload {
   const field = (label: string, value: string): Record<string, unknown> =>
     ({ type: 'mrkdwn', text: truncate(`*${label}*\n${escapeSlack(oneLine(value))}`, 1900) })
   const fields = [
+    ...(change.cluster !== undefined ? [field('Cluster', change.cluster)] : []),
     field('Object', `${change.object.kind} ${objectLabel(change)}`),
     field('Outcome', `${change.type} ${OUTCOME_WORDS[change.outcome] ?? change.outcome}`),
     field('Actor', actorName(change)),

@@ -6,11 +6,14 @@
 
 import type { Change } from '../model.js'
 import type { NotifyConfig, RouteMatch } from './config.js'
+import type { DigestConfig } from './digest.js'
 
 export interface RouteTarget {
   sink: string
   /** Recipients for an e-mail sink; absent: the sink's own. */
   to?: string[]
+  /** Collect into a digest: the first matching route's, else the sink's own. */
+  digest?: DigestConfig
 }
 
 const globCache = new Map<string, RegExp>()
@@ -58,10 +61,11 @@ export function routeMatches (match: RouteMatch, change: Change): boolean {
 
 export function routeChange (change: Change, config: Pick<NotifyConfig, 'routes' | 'defaultSinks' | 'sinks'>): RouteTarget[] {
   // Per sink: undefined = the sink's own recipients; a Set = explicit ones.
-  const picked = new Map<string, { own: boolean; to: Set<string> }>()
-  const add = (sink: string, to: string[] | undefined): void => {
+  const picked = new Map<string, { own: boolean; to: Set<string>; digest?: DigestConfig }>()
+  const add = (sink: string, to: string[] | undefined, digest?: DigestConfig): void => {
     let p = picked.get(sink)
     if (!p) { p = { own: false, to: new Set() }; picked.set(sink, p) }
+    if (p.digest === undefined && digest !== undefined) p.digest = digest
     if (to) for (const a of to) p.to.add(a)
     else p.own = true
   }
@@ -70,7 +74,7 @@ export function routeChange (change: Change, config: Pick<NotifyConfig, 'routes'
     if (!routeMatches(route.match, change)) continue
     matched = true
     if (route.quietTypes?.includes(change.type)) continue
-    for (const sink of route.sinks) add(sink, route.to)
+    for (const sink of route.sinks) add(sink, route.to, route.digest)
   }
   if (!matched) for (const sink of config.defaultSinks) add(sink, undefined)
 
@@ -78,14 +82,18 @@ export function routeChange (change: Change, config: Pick<NotifyConfig, 'routes'
   const out: RouteTarget[] = []
   for (const [sink, p] of picked) {
     const def = sinkTypes.get(sink)
+    let target: RouteTarget
     if (def?.type !== 'email' || p.to.size === 0) {
-      out.push({ sink })
+      target = { sink }
     } else if (p.own) {
       // Both the sink's own recipients and a route's: send one mail to all of them.
-      out.push({ sink, to: [...new Set([...def.to, ...p.to])] })
+      target = { sink, to: [...new Set([...def.to, ...p.to])] }
     } else {
-      out.push({ sink, to: [...p.to] })
+      target = { sink, to: [...p.to] }
     }
+    const digest = p.digest ?? def?.digest
+    if (digest !== undefined) target.digest = digest
+    out.push(target)
   }
   return out
 }

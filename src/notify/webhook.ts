@@ -1,12 +1,14 @@
 // Webhook sink: POSTs the versioned Change document (or a Slack-compatible
-// message) with the configured headers. Header values (tokens) and the URL
-// (Slack webhook URLs are secrets) never appear in errors: only the sink's
-// name and the HTTP status or network error code.
+// message) with the configured headers. A `text` template sets the message
+// text (Slack's text and header; a `text` field in the JSON document).
 
-import { errors } from '../errors.js'
 import type { Change } from '../model.js'
+import type { Digest } from './digest.js'
+import { postJson, sinkUrl } from './http-post.js'
 import { changeLink, slackPayload, webhookPayload } from './render.js'
+import { slackDigestPayload, webhookDigestPayload } from './render-digest.js'
 import type { Sink } from './sink.js'
+import { renderPart, type CompiledTemplates } from './template.js'
 
 export type WebhookFormat = 'json' | 'slack'
 
@@ -17,64 +19,29 @@ export interface WebhookSinkOptions {
   headers?: Record<string, string>
   timeoutMs?: number
   externalURL?: string
-}
-
-const DEFAULT_TIMEOUT_MS = 10_000
-
-interface ErrorWithCause { name?: unknown; message?: unknown; code?: unknown; cause?: unknown }
-
-function networkReason (err: unknown): string {
-  const e = (err ?? {}) as ErrorWithCause
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'timed out'
-  const cause = (e.cause ?? {}) as ErrorWithCause
-  const code = typeof cause.code === 'string' ? cause.code : typeof e.code === 'string' ? e.code : undefined
-  if (code) return `request failed (${code})`
-  return 'request failed'
+  templates?: CompiledTemplates
 }
 
 export function createWebhookSink (opts: WebhookSinkOptions): Sink {
-  let url: URL
-  try {
-    url = new URL(opts.url)
-  } catch {
-    throw errors.BAD_CONFIG(`webhook sink "${opts.name}": url is not a valid URL`)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw errors.BAD_CONFIG(`webhook sink "${opts.name}": url must be http: or https:`)
-  }
+  const url = sinkUrl('webhook', opts.name, opts.url)
   const format: WebhookFormat = opts.format ?? 'json'
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
-  const extraHeaders = { ...(opts.headers ?? {}) }
+  const target = { label: `webhook sink "${opts.name}"`, url, timeoutMs: opts.timeoutMs, headers: opts.headers }
+  const send = (id: string, payload: unknown): Promise<void> => postJson(target, id, payload, { 'idempotency-key': id })
 
   return {
     name: opts.name,
     type: 'webhook',
     async deliver (change: Change): Promise<void> {
       const link = changeLink(opts.externalURL, change.id)
-      const body = JSON.stringify(format === 'slack' ? slackPayload(change, link) : webhookPayload(change))
-      let res: Response
-      try {
-        res = await fetch(url, {
-          method: 'POST',
-          headers: {
-            'user-agent': 'kubechanges',
-            'content-type': 'application/json; charset=utf-8',
-            'idempotency-key': change.id,
-            'x-kubechanges-change-id': change.id,
-            ...extraHeaders
-          },
-          body,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(timeoutMs)
-        })
-      } catch (err) {
-        throw errors.DELIVERY_FAILED(`webhook sink "${opts.name}": ${networkReason(err)}`)
+      const text = renderPart(opts.templates, 'text', { change, cluster: change.cluster ?? '', link: link ?? '' })
+      if (format === 'slack') {
+        await send(change.id, slackPayload(change, link, text))
+      } else {
+        await send(change.id, text === undefined ? webhookPayload(change) : { ...webhookPayload(change), text })
       }
-      // Drain the body so the connection can be reused; its content is not reported.
-      try { await res.arrayBuffer() } catch { /* ignored */ }
-      if (res.status < 200 || res.status > 299) {
-        throw errors.DELIVERY_FAILED(`webhook sink "${opts.name}": HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`)
-      }
+    },
+    async deliverDigest (digest: Digest): Promise<void> {
+      await send(digest.id, format === 'slack' ? slackDigestPayload(digest, opts.externalURL) : webhookDigestPayload(digest))
     },
     async close (): Promise<void> {}
   }

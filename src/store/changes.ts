@@ -15,6 +15,7 @@ export interface ChangeQuery {
   type?: ChangeType
   outcome?: Outcome
   user?: string
+  cluster?: string
   since?: number
   until?: number
   limit: number
@@ -110,6 +111,8 @@ export class ChangeStore {
     for (const [k, col] of eq) {
       if (q[k] !== undefined) { where.push(`${col} = @${k}`); params[k] = q[k] }
     }
+    // On the JSON body, not a column: files written before `cluster` existed open unchanged.
+    if (q.cluster !== undefined) { where.push("json_extract(body, '$.cluster') = @cluster"); params.cluster = q.cluster }
     if (q.since !== undefined) { where.push('ended_at >= @since'); params.since = q.since }
     if (q.until !== undefined) { where.push('ended_at < @until'); params.until = q.until }
     if (q.cursor !== undefined) {

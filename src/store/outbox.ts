@@ -2,16 +2,29 @@
 // database as the changes. The UNIQUE (change_id, sink) key makes enqueueing
 // idempotent: a re-sent audit batch or a replay after a restart never adds a
 // second delivery, and a delivered row is never picked again.
+//
+// Digests live here too, so they survive a restart like any delivery: a
+// digest-eligible delivery waits as 'held' (next_attempt_at = its window's
+// close); when the window closes, one transaction either turns the group into
+// ONE digest row (the members become 'digested', pointing at it) or releases
+// the members as ordinary 'pending' rows. The digest row's id is derived from
+// its members, and UNIQUE (change_id, sink) makes a second settle a no-op.
 
 import type { Database, Statement } from 'better-sqlite3'
 import type { Change } from '../model.js'
 
-export type DeliveryState = 'pending' | 'delivered' | 'dead'
+export type DeliveryState = 'pending' | 'delivered' | 'dead' | 'held' | 'digested'
+const STATES: readonly DeliveryState[] = ['pending', 'delivered', 'dead', 'held', 'digested']
 
 export interface OutboxTarget {
   sink: string
   to?: string[]
+  /** Hold for a digest: the group key and the window. */
+  digest?: { key: string; windowMs: number; minChanges: number }
 }
+
+/** Makes the digest document of a closed group (notify/digest.ts). */
+export type DigestBuilder = (sink: string, members: Change[], windowStart: number, windowEnd: number) => { id: string }
 
 /** A row to deliver. */
 export interface OutboxRow {
@@ -20,6 +33,8 @@ export interface OutboxRow {
   sink: string
   to?: string[]
   change: Change
+  /** A digest row: `change` is then a placeholder and `digest` the document. */
+  digest?: unknown
   attempts: number
   createdAt: number
   nextAttemptAt: number
@@ -36,6 +51,8 @@ export interface DeliveryStatus {
   /** Epoch ms; null once delivered or dead. */
   nextAttemptAt: number | null
   to?: string[]
+  /** A member of a digest: that delivery's state. */
+  digest?: { id: string; state: DeliveryState; attempts: number; lastError: string | null; deliveredAt: number | null }
 }
 
 export type OutboxCounts = Record<DeliveryState, number>
@@ -54,6 +71,51 @@ interface DbRow {
   next_attempt_at: number | null
   delivered_at: number | null
   last_error: string | null
+  is_digest?: number
+  digest_id?: string | null
+}
+
+const COLUMNS = `id, change_id, sink, recipients, change_json, state, attempts, created_at, next_attempt_at, delivered_at, last_error, is_digest, digest_id`
+
+const TABLE = `
+  CREATE TABLE IF NOT EXISTS outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    change_id       TEXT    NOT NULL,
+    sink            TEXT    NOT NULL,
+    recipients      TEXT,
+    change_json     TEXT,
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead', 'held', 'digested')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    next_attempt_at INTEGER,
+    last_attempt_at INTEGER,
+    delivered_at    INTEGER,
+    last_error      TEXT,
+    digest_key      TEXT,
+    digest_min      INTEGER,
+    digest_id       TEXT,
+    is_digest       INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (change_id, sink)
+  );
+  CREATE INDEX IF NOT EXISTS outbox_pending_due ON outbox (next_attempt_at) WHERE state = 'pending';
+  CREATE INDEX IF NOT EXISTS outbox_held ON outbox (digest_key, next_attempt_at) WHERE state = 'held';
+`
+
+/**
+ * Files written before digests have an outbox whose CHECK allows three states. SQLite cannot
+ * change a CHECK in place: the table is rebuilt once, in one transaction, keeping every row.
+ */
+function migrate (db: Database): void {
+  const row = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").get() as { sql: string } | undefined
+  if (row === undefined || row.sql.includes("'held'")) return
+  const old = 'id, change_id, sink, recipients, change_json, state, attempts, created_at, next_attempt_at, last_attempt_at, delivered_at, last_error'
+  db.transaction(() => {
+    db.exec(`DROP INDEX IF EXISTS outbox_pending_due;
+      ALTER TABLE outbox RENAME TO outbox_before_digests;
+      ${TABLE}
+      INSERT INTO outbox (${old}) SELECT ${old} FROM outbox_before_digests;
+      DROP TABLE outbox_before_digests;`)
+  })()
 }
 
 export class Outbox {
@@ -61,6 +123,12 @@ export class Outbox {
   private readonly st: {
     insert: Statement
     due: Statement
+    windowClose: Statement
+    closedGroups: Statement
+    members: Statement
+    release: Statement
+    digested: Statement
+    digestRow: Statement
     lease: Statement
     delivered: Statement
     failed: Statement
@@ -75,29 +143,19 @@ export class Outbox {
 
   constructor (db: Database) {
     this.db = db
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS outbox (
-        id              INTEGER PRIMARY KEY AUTOINCREMENT,
-        change_id       TEXT    NOT NULL,
-        sink            TEXT    NOT NULL,
-        recipients      TEXT,
-        change_json     TEXT,
-        state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
-        attempts        INTEGER NOT NULL DEFAULT 0,
-        created_at      INTEGER NOT NULL,
-        next_attempt_at INTEGER,
-        last_attempt_at INTEGER,
-        delivered_at    INTEGER,
-        last_error      TEXT,
-        UNIQUE (change_id, sink)
-      );
-      CREATE INDEX IF NOT EXISTS outbox_pending_due ON outbox (next_attempt_at) WHERE state = 'pending';
-    `)
+    migrate(db)
+    db.exec(TABLE)
     this.st = {
-      insert: db.prepare(`INSERT OR IGNORE INTO outbox (change_id, sink, recipients, change_json, state, attempts, created_at, next_attempt_at)
-                          VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)`),
-      due: db.prepare(`SELECT id, change_id, sink, recipients, change_json, state, attempts, created_at, next_attempt_at, delivered_at, last_error
+      insert: db.prepare(`INSERT OR IGNORE INTO outbox (change_id, sink, recipients, change_json, state, attempts, created_at, next_attempt_at,
+                          digest_key, digest_min, is_digest) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`),
+      due: db.prepare(`SELECT ${COLUMNS}
                        FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`),
+      windowClose: db.prepare("SELECT MIN(next_attempt_at) AS t FROM outbox WHERE state = 'held' AND digest_key = ?"),
+      closedGroups: db.prepare(`SELECT digest_key AS k FROM outbox WHERE state = 'held' AND next_attempt_at <= ?
+                                GROUP BY digest_key ORDER BY MIN(next_attempt_at)`),
+      members: db.prepare(`SELECT ${COLUMNS}, digest_min FROM outbox WHERE state = 'held' AND digest_key = ? AND next_attempt_at <= ? ORDER BY id`),
+      release: db.prepare("UPDATE outbox SET state = 'pending', next_attempt_at = ? WHERE id = ? AND state = 'held'"),
+      digested: db.prepare("UPDATE outbox SET state = 'digested', digest_id = ?, next_attempt_at = NULL, change_json = NULL WHERE id = ? AND state = 'held'"),
       lease: db.prepare("UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND state = 'pending'"),
       delivered: db.prepare(`UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, last_attempt_at = ?,
                              next_attempt_at = NULL, change_json = NULL WHERE id = ? AND state = 'pending'`),
@@ -105,14 +163,18 @@ export class Outbox {
                           WHERE id = ? AND state = 'pending'`),
       dead: db.prepare(`UPDATE outbox SET state = 'dead', attempts = attempts + ?, last_attempt_at = ?, last_error = COALESCE(?, last_error),
                         next_attempt_at = NULL WHERE id = ? AND state = 'pending'`),
-      forChange: db.prepare(`SELECT id, change_id, sink, recipients, change_json, state, attempts, created_at, next_attempt_at, delivered_at, last_error
+      forChange: db.prepare(`SELECT ${COLUMNS}
                              FROM outbox WHERE change_id = ? ORDER BY sink`),
+      digestRow: db.prepare('SELECT state, attempts, last_error, delivered_at FROM outbox WHERE change_id = ? AND sink = ? AND is_digest = 1'),
       counts: db.prepare('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state'),
       pendingBySink: db.prepare("SELECT sink, COUNT(*) AS n FROM outbox WHERE state = 'pending' GROUP BY sink"),
-      nextDue: db.prepare("SELECT MIN(next_attempt_at) AS t FROM outbox WHERE state = 'pending'"),
-      retryDead: db.prepare(`UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE change_id = ? AND state = 'dead'
-                             AND change_json IS NOT NULL AND (? IS NULL OR sink = ?)`),
-      prune: db.prepare("DELETE FROM outbox WHERE state IN ('delivered', 'dead') AND created_at < ?")
+      nextDue: db.prepare("SELECT MIN(next_attempt_at) AS t FROM outbox WHERE state IN ('pending', 'held')"),
+      // A change's own dead deliveries, and the dead digests it is a member of.
+      retryDead: db.prepare(`UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = @now WHERE state = 'dead'
+                             AND change_json IS NOT NULL AND (@sink IS NULL OR sink = @sink)
+                             AND (change_id = @id OR (is_digest = 1 AND change_id IN
+                               (SELECT digest_id FROM outbox WHERE change_id = @id AND digest_id IS NOT NULL)))`),
+      prune: db.prepare("DELETE FROM outbox WHERE state IN ('delivered', 'dead', 'digested') AND created_at < ?")
     }
   }
 
@@ -126,11 +188,49 @@ export class Outbox {
     let added = 0
     this.db.transaction(() => {
       for (const t of targets) {
-        const r = this.st.insert.run(change.id, t.sink, t.to && t.to.length ? JSON.stringify(t.to) : null, json, now, now)
+        const to = t.to && t.to.length ? JSON.stringify(t.to) : null
+        let r
+        if (t.digest === undefined) {
+          r = this.st.insert.run(change.id, t.sink, to, json, 'pending', now, now, null, null, 0)
+        } else {
+          // Join the group's open window, or open one closing windowMs from now.
+          const open = (this.st.windowClose.get(t.digest.key) as { t: number | null }).t
+          r = this.st.insert.run(change.id, t.sink, to, json, 'held', now, open ?? now + t.digest.windowMs, t.digest.key, t.digest.minChanges, 0)
+        }
         added += r.changes
       }
     })()
     return added
+  }
+
+  /**
+   * Closes the digest windows that ended at `now`: a group of at least its minChanges becomes one
+   * pending digest row (made by `build`), a smaller one goes out change by change. Returns the
+   * number of digests made.
+   */
+  settleDigests (now: number, build: DigestBuilder): number {
+    return this.db.transaction(() => {
+      let made = 0
+      for (const { k } of this.st.closedGroups.all(now) as Array<{ k: string }>) {
+        const rows = this.st.members.all(k, now) as Array<DbRow & { digest_min: number }>
+        if (rows.length === 0) continue
+        const min = Math.min(...rows.map(r => r.digest_min))
+        if (rows.length < min) {
+          for (const r of rows) this.st.release.run(now, r.id)
+          continue
+        }
+        const sink = rows[0].sink
+        const members = rows.map(r => JSON.parse(r.change_json ?? 'null') as Change)
+        const start = Math.min(...rows.map(r => r.created_at))
+        const end = rows[0].next_attempt_at ?? now
+        const digest = build(sink, members, start, end)
+        const to = [...new Set(rows.flatMap(r => r.recipients ? JSON.parse(r.recipients) as string[] : []))]
+        this.st.insert.run(digest.id, sink, to.length ? JSON.stringify(to) : null, JSON.stringify(digest), 'pending', now, now, k, null, 1)
+        for (const r of rows) this.st.digested.run(digest.id, r.id)
+        made++
+      }
+      return made
+    })()
   }
 
   /** Pending deliveries whose next attempt is due at `now`, oldest first. */
@@ -171,11 +271,11 @@ export class Outbox {
 
   /** Puts dead deliveries of a change back in the queue (an operator's retry). Returns how many. */
   retryDead (changeId: string, now: number, sink?: string): number {
-    return this.st.retryDead.run(now, changeId, sink ?? null, sink ?? null).changes
+    return this.st.retryDead.run({ now, id: changeId, sink: sink ?? null }).changes
   }
 
   /**
-   * Forgets finished (delivered or dead) deliveries enqueued before `before`; pending ones stay.
+   * Forgets finished (delivered, dead or digested) deliveries enqueued before `before`; pending ones stay.
    * A change older than that, enqueued again (a replay of an old audit log), would be delivered
    * again: prune with the same horizon as the changes store, which decides what is new.
    */
@@ -191,15 +291,19 @@ export class Outbox {
         attempts: r.attempts,
         lastError: r.last_error,
         deliveredAt: r.delivered_at,
-        nextAttemptAt: r.state === 'pending' ? r.next_attempt_at : null
+        nextAttemptAt: r.state === 'pending' || r.state === 'held' ? r.next_attempt_at : null
       }
       if (r.recipients) s.to = JSON.parse(r.recipients) as string[]
+      if (r.digest_id) {
+        const d = this.st.digestRow.get(r.digest_id, r.sink) as { state: DeliveryState; attempts: number; last_error: string | null; delivered_at: number | null } | undefined
+        if (d) s.digest = { id: r.digest_id, state: d.state, attempts: d.attempts, lastError: d.last_error, deliveredAt: d.delivered_at }
+      }
       return s
     })
   }
 
   counts (): OutboxCounts {
-    const out: OutboxCounts = { pending: 0, delivered: 0, dead: 0 }
+    const out = Object.fromEntries(STATES.map(s => [s, 0])) as OutboxCounts
     for (const r of this.st.counts.all() as Array<{ state: DeliveryState; n: number }>) out[r.state] = r.n
     return out
   }
@@ -229,6 +333,7 @@ function toRow (r: DbRow): OutboxRow {
     createdAt: r.created_at,
     nextAttemptAt: r.next_attempt_at ?? 0
   }
+  if (r.is_digest === 1) row.digest = row.change
   if (r.recipients) row.to = JSON.parse(r.recipients) as string[]
   return row
 }

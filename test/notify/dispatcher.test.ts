@@ -42,6 +42,7 @@ function fakeSink (name: string, type: Sink['type'] = 'webhook'): FakeSink {
         s.active--
       }
     },
+    async deliverDigest () { throw errors.DELIVERY_FAILED(`${name}: no digests here`) },
     async close () {}
   }
   return s
@@ -109,9 +110,9 @@ t.test('concurrency bound; drain attempts each due row once', async t => {
   await rig.dispatcher.drain()
   t.equal(log.maxActive, 3)
   t.equal(log.got.length, 15)
-  t.same(rig.outbox.counts(), { pending: 5, delivered: 15, dead: 0 }, 'failures (retry due at once) wait for the next drain')
+  t.same(rig.outbox.counts(), { pending: 5, delivered: 15, dead: 0, held: 0, digested: 0 }, 'failures (retry due at once) wait for the next drain')
   await rig.dispatcher.drain()
-  t.same(rig.outbox.counts(), { pending: 0, delivered: 20, dead: 0 })
+  t.same(rig.outbox.counts(), { pending: 0, delivered: 20, dead: 0, held: 0, digested: 0 })
 })
 
 t.test('enqueue never waits for a delivery', async t => {

@@ -45,7 +45,7 @@ t.test('a multi-change run: one mail per change, re-sent batches add nothing', a
     t.same(rig.outbox.deliveriesFor(c.id).map(d => [d.sink, d.state, d.attempts]), [['email', 'delivered', 1]])
   }
   t.equal(byId.get('<kubechanges.rollout-1@example.com>')?.parsed.subject, '[kubechanges] shop/web rollout succeeded: web 1.4.0 → 1.5.0 by alice')
-  t.same(rig.outbox.counts(), { pending: 0, delivered: changes.length, dead: 0 })
+  t.same(rig.outbox.counts(), { pending: 0, delivered: changes.length, dead: 0, held: 0, digested: 0 })
   const metrics = await rig.registry.metrics()
   t.match(metrics, `kubechanges_deliveries_total{sink="email",result="delivered"} ${changes.length}`)
   t.match(metrics, 'kubechanges_outbox_pending{sink="email"} 0')

@@ -21,7 +21,7 @@ t.test('pending deliveries resume after a restart, delivered ones stay delivered
   first.dispatcher.enqueue(changes[1])
   first.dispatcher.enqueue(changes[2])
   await first.dispatcher.drain()
-  t.same(first.outbox.counts(), { pending: 2, delivered: 1, dead: 0 })
+  t.same(first.outbox.counts(), { pending: 2, delivered: 1, dead: 0, held: 0, digested: 0 })
   const restartAt = first.clock.now + 60_000
   await first.close()
 
@@ -33,7 +33,7 @@ t.test('pending deliveries resume after a restart, delivered ones stay delivered
   await second.dispatcher.drain()
   await second.dispatcher.drain()
 
-  t.same(second.outbox.counts(), { pending: 0, delivered: 3, dead: 0 })
+  t.same(second.outbox.counts(), { pending: 0, delivered: 3, dead: 0, held: 0, digested: 0 })
   const ids = smtp.mails.map(m => m.parsed.messageId).sort()
   t.same(ids, ['<kubechanges.a@example.com>', '<kubechanges.b@example.com>', '<kubechanges.c@example.com>'], 'each exactly once')
   t.match(second.outbox.deliveriesFor('b'), [{ state: 'delivered', attempts: 2 }])

@@ -68,7 +68,7 @@ t.test('dead after maxAttempts: outbox, metrics, logs; the password nowhere', as
   t.notMatch(d.lastError, PASS)
   t.equal(smtp.authFailures, 3)
   t.equal(smtp.mails.length, 0)
-  t.same(rig.outbox.counts(), { pending: 0, delivered: 0, dead: 1 })
+  t.same(rig.outbox.counts(), { pending: 0, delivered: 0, dead: 1, held: 0, digested: 0 })
 
   const metrics = await rig.registry.metrics()
   t.match(metrics, 'kubechanges_deliveries_dead_total{sink="email"} 1')

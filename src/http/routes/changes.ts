@@ -8,7 +8,7 @@ import type { AppContext } from '../context.js'
 // GET /changes and GET /changes/:id. Parameters are checked one by one so a
 // 400 names the parameter that is wrong.
 
-const STRING_PARAMS = ['namespace', 'kind', 'name', 'uid', 'user', 'cursor'] as const
+const STRING_PARAMS = ['namespace', 'kind', 'name', 'uid', 'user', 'cluster', 'cursor'] as const
 const KNOWN = new Set<string>([...STRING_PARAMS, 'type', 'outcome', 'since', 'until', 'limit'])
 
 function time (v: string, name: string): number {
