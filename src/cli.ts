@@ -6,6 +6,7 @@ import { loadConfig, type Flags } from './config.js'
 import { isKubechangesError } from './errors.js'
 import { runReplay } from './sources/replay.js'
 import { runCertsCommand } from './tls/certs.js'
+import { runRedeliver } from './cli/redeliver.js'
 
 // kubechanges serve | replay FILE | certs. Exit codes: 0 ok, 1 runtime
 // failure, 2 bad usage or configuration.
@@ -15,11 +16,12 @@ const USAGE = `usage:
                     [--tls-cert FILE --tls-key FILE] [--client-ca FILE] [--api-token-file FILE]
   kubechanges replay FILE [--json] [--config FILE]
   kubechanges certs --service NAME --namespace NS --out DIR [--dns NAME]... [--ip IP]... [--client]
+  kubechanges redeliver CHANGE_ID [--sink NAME] [--url URL] [--token-file FILE]
 
 environment: KUBECHANGES_HOST, KUBECHANGES_PORT, KUBECHANGES_STORE, KUBECHANGES_CONFIG,
   KUBECHANGES_TLS_CERT, KUBECHANGES_TLS_KEY, KUBECHANGES_CLIENT_CA, KUBECHANGES_API_TOKEN,
   KUBECHANGES_API_TOKEN_FILE, KUBECHANGES_SMTP_URL, KUBECHANGES_MAIL_FROM, KUBECHANGES_MAIL_TO,
-  KUBECHANGES_EXTERNAL_URL, KUBECHANGES_LOG_LEVEL`
+  KUBECHANGES_EXTERNAL_URL, KUBECHANGES_LOG_LEVEL, KUBECHANGES_CLUSTER, KUBECHANGES_URL (redeliver)`
 
 export interface Io {
   out: (line: string) => void
@@ -62,6 +64,7 @@ export async function main (argv: string[], io: Io = defaultIo): Promise<number>
       case 'serve': return await serve(rest, io)
       case 'replay': return await runReplay(rest, io)
       case 'certs': return await runCertsCommand(rest, io.out, io.err)
+      case 'redeliver': return await runRedeliver(rest, io)
       case '-h': case '--help': case 'help':
         io.out(USAGE)
         return 0

@@ -5,8 +5,8 @@ import { errors } from '../../errors.js'
 import type { ChangeQuery } from '../../store/changes.js'
 import type { AppContext } from '../context.js'
 
-// GET /changes and GET /changes/:id. Parameters are checked one by one so a
-// 400 names the parameter that is wrong.
+// GET /changes, GET /changes/:id and POST /changes/:id/redeliver. Parameters
+// are checked one by one so a 400 names the parameter that is wrong.
 
 const STRING_PARAMS = ['namespace', 'kind', 'name', 'uid', 'user', 'cluster', 'cursor'] as const
 const KNOWN = new Set<string>([...STRING_PARAMS, 'type', 'outcome', 'since', 'until', 'limit'])
@@ -74,5 +74,19 @@ export function changesRoutes (app: FastifyInstance, ctx: AppContext): void {
     const change = ctx.store.get(req.params.id)
     if (change === undefined) throw errors.NOT_FOUND(`no change with id ${JSON.stringify(req.params.id.slice(0, 80))}`)
     return { ...change, deliveries: ctx.outbox.deliveriesFor(change.id) }
+  })
+  // An operator's retry of dead deliveries (and of dead digests the change is in): they go back
+  // to pending with a fresh attempt budget; the delivery loop picks them up on its next poll.
+  app.post<{ Params: { id: string }, Querystring: Record<string, unknown> }>('/changes/:id/redeliver', async req => {
+    checkToken(req, ctx.apiToken?.())
+    const q = req.query
+    for (const [k, v] of Object.entries(q)) {
+      if (k !== 'sink') throw errors.BAD_PARAMETER(`${k}: unknown parameter (expected sink)`)
+      if (typeof v !== 'string' || v === '' || v.length > 64) throw errors.BAD_PARAMETER('sink: expected one sink name')
+    }
+    const change = ctx.store.get(req.params.id)
+    if (change === undefined) throw errors.NOT_FOUND(`no change with id ${JSON.stringify(req.params.id.slice(0, 80))}`)
+    const redelivered = ctx.outbox.retryDead(change.id, ctx.now(), q.sink as string | undefined)
+    return { id: change.id, redelivered, deliveries: ctx.outbox.deliveriesFor(change.id) }
   })
 }
