@@ -143,3 +143,27 @@ t.test('credentials never appear in errors', async t => {
     t.notMatch(e.message, PASS, e.message)
   }
 })
+
+t.test('teams, cloudevents and digests: parsed with defaults, errors name the key', async t => {
+  const c = parseNotifyConfig({
+    sinks: [
+      { name: 'teams', type: 'teams', url: 'https://example.webhook.office.com/workflows/x', digest: { windowSeconds: 120, minChanges: 10 } },
+      { name: 'events', type: 'cloudevents', url: 'http://broker-ingress.knative-eventing.svc/default/default' },
+      { name: 'cd', type: 'cloudevents', url: 'http://cd.example.com/', mode: 'structured', format: 'cdevents' }
+    ],
+    routes: [{ match: { type: ['restart'] }, sinks: ['events'], digest: { windowSeconds: 30, minChanges: 3 } }]
+  }, {})
+  t.same(c.sinks, [
+    { name: 'teams', url: 'https://example.webhook.office.com/workflows/x', type: 'teams', digest: { windowSeconds: 120, minChanges: 10 } },
+    { name: 'events', url: 'http://broker-ingress.knative-eventing.svc/default/default', type: 'cloudevents', mode: 'binary', format: 'kubechanges' },
+    { name: 'cd', url: 'http://cd.example.com/', type: 'cloudevents', mode: 'structured', format: 'cdevents' }
+  ])
+  t.equal(describeNotifyConfig(c), 'sinks: teams (teams to example.webhook.office.com, digest 10+ in 120s), events (cloudevents binary to broker-ingress.knative-eventing.svc), cd (cloudevents structured cdevents to cd.example.com); routes: 1; default: (none)')
+  t.same([...createSinks(c).values()].map(s => s.type), ['teams', 'cloudevents', 'cloudevents'])
+  badConfig(t, { sinks: [{ name: 'x', type: 'cloudevents', url: 'http://x/', mode: 'batch' }] }, {}, 'notify.sinks[0].mode: unknown value "batch" (allowed: binary, structured)')
+  badConfig(t, { sinks: [{ name: 'x', type: 'teams', url: 'ftp://x/' }] }, {}, 'notify.sinks[0].url: scheme must be http: or https:')
+  badConfig(t, { sinks: [{ name: 'x', type: 'log', digest: { windowSeconds: 60 } }] }, {}, 'notify.sinks[0].digest.minChanges: is required')
+  badConfig(t, { sinks: [{ name: 'x', type: 'log', digest: { windowSeconds: 60, minChanges: 1 } }] }, {}, 'notify.sinks[0].digest.minChanges: must be between 2 and 100000')
+  badConfig(t, { sinks: [{ name: 'x', type: 'log' }], routes: [{ sinks: ['x'], digest: { window: 5 } }] }, {}, /^notify\.routes\[0\]\.digest\.window: unknown key/)
+  badConfig(t, { sinks: [{ name: 'x', type: 'pager' }] }, {}, 'notify.sinks[0].type: unknown sink type "pager" (allowed: email, webhook, teams, cloudevents, log)')
+})

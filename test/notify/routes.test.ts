@@ -67,3 +67,21 @@ t.test('default route', async t => {
   const none = parseNotifyConfig({ sinks: [{ name: 'l', type: 'log' }], routes: [{ match: { namespace: ['x'] }, sinks: ['l'] }] }, {})
   t.same(routeChange(makeChange(), none), [], 'routes given, no defaultSinks: unmatched changes go nowhere')
 })
+
+t.test('digests: the first matching route with one wins over the sink\'s own', async t => {
+  const c = parseNotifyConfig({
+    sinks: [
+      { name: 'mail', type: 'email', url: 'smtp://mail.example.com', from: 'kc@example.com', to: ['ops@example.com'], digest: { windowSeconds: 60, minChanges: 5 } },
+      { name: 'log', type: 'log' }
+    ],
+    routes: [
+      { match: { type: ['restart'] }, sinks: ['mail', 'log'], digest: { windowSeconds: 300, minChanges: 20 } },
+      { match: {}, sinks: ['mail'] }
+    ]
+  }, {})
+  t.same(routeChange(rolloutChange({ type: 'restart' }), c), [
+    { sink: 'mail', digest: { windowSeconds: 300, minChanges: 20 } },
+    { sink: 'log', digest: { windowSeconds: 300, minChanges: 20 } }
+  ])
+  t.same(routeChange(scaleChange(), c), [{ sink: 'mail', digest: { windowSeconds: 60, minChanges: 5 } }])
+})

@@ -6,6 +6,7 @@ import http from 'node:http'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { errors } from '../../src/errors.js'
+import { buildDigest } from '../../src/notify/digest.js'
 import { createWebhookSink } from '../../src/notify/webhook.js'
 import { endpointsChange, rolloutChange } from '../helpers/changes.js'
 import { createRig } from '../helpers/delivery.js'
@@ -96,4 +97,17 @@ t.test('redirects are not followed', async t => {
 t.test('bad URLs are config errors', async t => {
   t.throws(() => createWebhookSink({ name: 'x', url: 'not a url' }), { code: errors.BAD_CONFIG.code })
   t.throws(() => createWebhookSink({ name: 'x', url: 'ftp://h/x' }), { code: errors.BAD_CONFIG.code })
+})
+
+t.test('a digest: the versioned Digest document, or one Slack message listing the changes', async t => {
+  const r = await receiver(t, () => 200)
+  const members = ['a', 'b'].map(name => rolloutChange({ type: 'restart', cluster: 'c1', object: { name, namespace: 'storm' } }))
+  const d = buildDigest('hook', members, Date.parse('2025-01-01T10:00:00Z'), Date.parse('2025-01-01T10:01:00Z'))
+  await createWebhookSink({ name: 'hook', url: r.url }).deliverDigest(d)
+  await createWebhookSink({ name: 'slack', url: r.url, format: 'slack', externalURL: 'https://kc.example.com' }).deliverDigest(d)
+  t.same(r.got[0].body, { apiVersion: 'kubechanges.io/v1', kind: 'Digest', digest: JSON.parse(JSON.stringify(d)) })
+  t.equal(r.got[0].headers['idempotency-key'], d.id)
+  const slack = r.got[1].body as { text: string; blocks: Array<{ text?: { text: string } }> }
+  t.equal(slack.text, '[c1] alice restarted 2 Deployments in storm: 2 succeeded')
+  t.equal(slack.blocks[1].text?.text, `• <https://kc.example.com/changes/${members[0].id}|storm/a Deployment: succeeded>\n• <https://kc.example.com/changes/${members[1].id}|storm/b Deployment: succeeded>`)
 })
