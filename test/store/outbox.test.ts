@@ -18,7 +18,7 @@ t.test('enqueue is idempotent per (change, sink)', async t => {
   t.equal(outbox.enqueue(c, [{ sink: 'email' }, { sink: 'chat' }], 2000), 0, 'same change again: nothing added')
   t.equal(outbox.enqueue({ ...c, summary: 'changed' }, [{ sink: 'email' }, { sink: 'log' }], 3000), 1, 'only the new sink')
   t.equal(outbox.enqueue(makeChange(), [], 1000), 0)
-  t.same(outbox.counts(), { pending: 3, delivered: 0, dead: 0 })
+  t.same(outbox.counts(), { pending: 3, delivered: 0, dead: 0, held: 0, digested: 0 })
 })
 
 t.test('due, claim, delivered, failed, dead', async t => {
@@ -51,7 +51,7 @@ t.test('due, claim, delivered, failed, dead', async t => {
   t.same(outbox.deliveriesFor(b.id), [{ sink: 'email', state: 'pending', attempts: 1, lastError: 'SMTP 451', deliveredAt: null, nextAttemptAt: 5000 }])
   t.ok(outbox.markDead(due[1].id, 6000, 'SMTP 550'))
   t.same(outbox.deliveriesFor(b.id), [{ sink: 'email', state: 'dead', attempts: 2, lastError: 'SMTP 550', deliveredAt: null, nextAttemptAt: null }])
-  t.same(outbox.counts(), { pending: 0, delivered: 1, dead: 1 })
+  t.same(outbox.counts(), { pending: 0, delivered: 1, dead: 1, held: 0, digested: 0 })
   t.equal(outbox.nextDueAt(), null)
 
   t.equal(outbox.retryDead(b.id, 7000), 1, 'an operator can retry a dead delivery')
@@ -70,7 +70,7 @@ t.test('prune forgets finished deliveries only', async t => {
   outbox.markDelivered(rows[0].id, 1100)
   outbox.markDelivered(rows[2].id, 5100)
   t.equal(outbox.prune(2000), 1)
-  t.same(outbox.counts(), { pending: 1, delivered: 1, dead: 0 })
+  t.same(outbox.counts(), { pending: 1, delivered: 1, dead: 0, held: 0, digested: 0 })
   t.same(outbox.deliveriesFor(a.id), [])
 })
 
@@ -97,7 +97,7 @@ t.test('survives reopening the database file; shares it with other tables', asyn
 
   const second = open(file)
   t.teardown(() => second.db.close())
-  t.same(second.outbox.counts(), { pending: 1, delivered: 1, dead: 0 })
+  t.same(second.outbox.counts(), { pending: 1, delivered: 1, dead: 0, held: 0, digested: 0 })
   t.same(second.outbox.due(2000, 10).map(r => r.sink), ['chat'])
   t.equal(second.outbox.enqueue(c, [{ sink: 'email' }, { sink: 'chat' }], 3000), 0)
   t.same(second.outbox.pendingBySink(), new Map([['chat', 1]]))
