@@ -13,6 +13,8 @@ import { Cluster, USERS, R } from '../helpers/cluster.js'
 import { startSmtp } from '../helpers/smtp.js'
 import { buildDigest, digestTitle } from '../../src/notify/digest.js'
 import { makeChange } from '../helpers/changes.js'
+import { createRig } from '../helpers/delivery.js'
+import { startReceiver } from '../helpers/receiver.js'
 
 const N = 20
 
@@ -161,4 +163,24 @@ t.test('digest wording', async t => {
   t.not(d.id, buildDigest('other', members, 0, 60_000).id)
   t.equal(digestTitle(buildDigest('s', [makeChange({ type: 'update', object: { kind: 'Ingress', namespace: '' } }), makeChange({ type: 'update', actor: null, object: { kind: 'Policy', namespace: '' } })], 0, 1)),
     'alice updated 2 objects: 2 applied')
+})
+
+t.test('a dead digest is retried through any of its members', async t => {
+  let up = false
+  const r = await startReceiver(t, () => up ? 200 : 500)
+  const rig = createRig({
+    notify: { sinks: [{ name: 'hook', type: 'webhook', url: r.url, digest: { windowSeconds: 10, minChanges: 2 } }] },
+    backoff: { maxAttempts: 1 }
+  })
+  t.teardown(() => rig.close())
+  const members = [makeChange({ type: 'restart' }), makeChange({ type: 'restart' })]
+  for (const m of members) rig.dispatcher.enqueue(m)
+  rig.clock.now += 10_000
+  await rig.dispatcher.drain()
+  t.match(rig.outbox.deliveriesFor(members[0].id), [{ state: 'digested', digest: { state: 'dead', attempts: 1 } }])
+  up = true
+  t.equal(rig.outbox.retryDead(members[1].id, rig.clock.now), 1, 'the digest row goes back to pending')
+  await rig.dispatcher.drain()
+  t.match(rig.outbox.deliveriesFor(members[0].id), [{ state: 'digested', digest: { state: 'delivered', attempts: 1 } }])
+  t.same(r.got.map(g => [g.status, JSON.parse(g.body).kind, JSON.parse(g.body).digest.count]), [[500, 'Digest', 2], [200, 'Digest', 2]])
 })
