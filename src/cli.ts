@@ -13,12 +13,13 @@ import { runCertsCommand } from './tls/certs.js'
 const USAGE = `usage:
   kubechanges serve [--host H] [--port P] [--store PATH] [--config FILE]
                     [--tls-cert FILE --tls-key FILE] [--client-ca FILE] [--api-token-file FILE]
+                    [--audit-token-file FILE]
   kubechanges replay FILE [--json] [--config FILE]
   kubechanges certs --service NAME --namespace NS --out DIR [--dns NAME]... [--ip IP]... [--client]
 
 environment: KUBECHANGES_HOST, KUBECHANGES_PORT, KUBECHANGES_STORE, KUBECHANGES_CONFIG,
   KUBECHANGES_TLS_CERT, KUBECHANGES_TLS_KEY, KUBECHANGES_CLIENT_CA, KUBECHANGES_API_TOKEN,
-  KUBECHANGES_API_TOKEN_FILE, KUBECHANGES_SMTP_URL, KUBECHANGES_MAIL_FROM, KUBECHANGES_MAIL_TO,
+  KUBECHANGES_API_TOKEN_FILE, KUBECHANGES_AUDIT_TOKEN, KUBECHANGES_AUDIT_TOKEN_FILE, KUBECHANGES_SMTP_URL, KUBECHANGES_MAIL_FROM, KUBECHANGES_MAIL_TO,
   KUBECHANGES_EXTERNAL_URL, KUBECHANGES_LOG_LEVEL`
 
 export interface Io {
@@ -44,7 +45,8 @@ async function serve (argv: string[], io: Io): Promise<number> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'client-ca': { type: 'string' },
-      'api-token-file': { type: 'string' }
+      'api-token-file': { type: 'string' },
+      'audit-token-file': { type: 'string' }
     },
     strict: true
   })
