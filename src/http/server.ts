@@ -6,6 +6,7 @@ import type { HttpLimits } from '../config.js'
 import { errors } from '../errors.js'
 import { exceedsDepth } from './json-depth.js'
 import { installErrorHandlers } from './errors.js'
+import { clientErrorHandler } from './client-errors.js'
 import type { AppContext } from './context.js'
 import { auditRoute } from './routes/audit.js'
 import { admissionRoute } from './routes/admission.js'
@@ -38,6 +39,7 @@ export async function buildServer (ctx: AppContext, opts: ServerOptions): Promis
     loggerInstance: opts.log,
     // Per-request log lines would cost more than ingesting a batch.
     logController: new LogController({ disableRequestLogging: true }),
+    clientErrorHandler: clientErrorHandler(ctx.metrics),
     bodyLimit: config.bodyLimitBytes,
     ...(https !== undefined ? { https } : { http: checking })
   }) as unknown as FastifyInstance
