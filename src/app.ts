@@ -51,6 +51,18 @@ export interface App {
   onClose: (f: () => Promise<void>) => void
 }
 
+function readToken (key: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined
+  let token: string
+  try {
+    token = readFileSync(file, 'utf8').trim()
+  } catch (e) {
+    throw errors.BAD_CONFIG(`${key} ${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+  }
+  if (token === '') throw errors.BAD_CONFIG(`${key} ${file}: empty`)
+  return token
+}
+
 export async function createApp (opts: AppOptions): Promise<App> {
   const { config } = opts
   const env = opts.env ?? process.env
@@ -91,14 +103,10 @@ export async function createApp (opts: AppOptions): Promise<App> {
     ignoreKinds: config.ignore.kinds
   })
 
-  let apiToken = config.apiToken
-  if (config.apiTokenFile !== undefined) {
-    try {
-      apiToken = readFileSync(config.apiTokenFile, 'utf8').trim()
-    } catch (e) {
-      throw errors.BAD_CONFIG(`apiTokenFile ${config.apiTokenFile}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-    }
-    if (apiToken === '') throw errors.BAD_CONFIG(`apiTokenFile ${config.apiTokenFile}: empty`)
+  const apiToken = readToken('apiTokenFile', config.apiTokenFile) ?? config.apiToken
+  const auditToken = readToken('auditTokenFile', config.auditTokenFile) ?? config.auditToken
+  if (auditToken === undefined && config.tls.clientCA === undefined && !['127.0.0.1', '::1', 'localhost'].includes(config.host)) {
+    log.warn('POST /audit accepts unauthenticated events: anyone who reaches this port can forge changes (set --audit-token-file and/or --client-ca)')
   }
 
   const readiness = opts.readiness ?? []
@@ -118,7 +126,8 @@ export async function createApp (opts: AppOptions): Promise<App> {
       const reasons = readiness.map(f => f()).filter((r): r is string => r !== undefined)
       return { ready: reasons.length === 0, reasons }
     },
-    apiToken: () => apiToken
+    apiToken: () => apiToken,
+    auditToken: () => auditToken
   }
   const tls = config.tls.cert !== undefined && config.tls.key !== undefined ? loadTls(config.tls.cert, config.tls.key, config.tls.clientCA) : undefined
   const server = await buildServer(ctx, { log, ...(tls !== undefined ? { https: tls } : {}) })

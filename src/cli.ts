@@ -14,14 +14,15 @@ import { runRedeliver } from './cli/redeliver.js'
 const USAGE = `usage:
   kubechanges serve [--host H] [--port P] [--store PATH] [--config FILE]
                     [--tls-cert FILE --tls-key FILE] [--client-ca FILE] [--api-token-file FILE]
+                    [--audit-token-file FILE]
   kubechanges replay FILE [--json] [--config FILE]
   kubechanges certs --service NAME --namespace NS --out DIR [--dns NAME]... [--ip IP]... [--client]
   kubechanges redeliver CHANGE_ID [--sink NAME] [--url URL] [--token-file FILE]
 
 environment: KUBECHANGES_HOST, KUBECHANGES_PORT, KUBECHANGES_STORE, KUBECHANGES_CONFIG,
   KUBECHANGES_TLS_CERT, KUBECHANGES_TLS_KEY, KUBECHANGES_CLIENT_CA, KUBECHANGES_API_TOKEN,
-  KUBECHANGES_API_TOKEN_FILE, KUBECHANGES_SMTP_URL, KUBECHANGES_MAIL_FROM, KUBECHANGES_MAIL_TO,
-  KUBECHANGES_EXTERNAL_URL, KUBECHANGES_LOG_LEVEL, KUBECHANGES_CLUSTER, KUBECHANGES_URL (redeliver)`
+  KUBECHANGES_API_TOKEN_FILE, KUBECHANGES_AUDIT_TOKEN, KUBECHANGES_AUDIT_TOKEN_FILE, KUBECHANGES_SMTP_URL, KUBECHANGES_MAIL_FROM,
+  KUBECHANGES_MAIL_TO, KUBECHANGES_EXTERNAL_URL, KUBECHANGES_LOG_LEVEL, KUBECHANGES_CLUSTER, KUBECHANGES_URL (redeliver)`
 
 export interface Io {
   out: (line: string) => void
@@ -46,7 +47,8 @@ async function serve (argv: string[], io: Io): Promise<number> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'client-ca': { type: 'string' },
-      'api-token-file': { type: 'string' }
+      'api-token-file': { type: 'string' },
+      'audit-token-file': { type: 'string' }
     },
     strict: true
   })

@@ -22,9 +22,29 @@ export interface Config {
   tls: { cert?: string, key?: string, clientCA?: string }
   apiTokenFile?: string
   apiToken?: string
+  /** Bearer token kube-apiserver's audit webhook sends (users[].user.token); required on /audit when set. */
+  auditTokenFile?: string
+  auditToken?: string
+  /** Slow and idle clients: timeouts in ms (0 = none) and caps, see the README's deployment section. */
+  http: HttpLimits
   /** Passed as-is to the notify section's own parser. */
   notify?: unknown
   logLevel: string
+}
+
+export interface HttpLimits {
+  /** Whole request headers, from connect (slow-loris). */
+  headersTimeoutMs: number
+  /** Whole request, headers and body. */
+  requestTimeoutMs: number
+  /** Idle keep-alive connection between requests. */
+  keepAliveTimeoutMs: number
+  /** Socket without any traffic, at any point (0 = none). */
+  connectionTimeoutMs: number
+  /** Open connections; more are closed at once. */
+  maxConnections: number
+  /** Requests on one keep-alive connection (0 = unlimited). */
+  maxRequestsPerSocket: number
 }
 
 export const DEFAULTS: Config = {
@@ -39,6 +59,7 @@ export const DEFAULTS: Config = {
   ignore: { namespaces: [], kinds: [] },
   watch: { enabled: 'auto', namespaces: [], kinds: [] },
   tls: {},
+  http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, connectionTimeoutMs: 120_000, maxConnections: 1000, maxRequestsPerSocket: 0 },
   logLevel: 'info'
 }
 
@@ -85,7 +106,7 @@ function clusterName (v: unknown, key: string): string {
   return s
 }
 
-const TOP_KEYS = ['host', 'port', 'store', 'quietPeriodSeconds', 'window', 'retention', 'bodyLimitBytes', 'maxJsonDepth', 'ignore', 'watch', 'externalURL', 'tls', 'apiTokenFile', 'notify', 'logLevel', 'cluster']
+const TOP_KEYS = ['host', 'port', 'store', 'quietPeriodSeconds', 'window', 'retention', 'bodyLimitBytes', 'maxJsonDepth', 'ignore', 'watch', 'externalURL', 'tls', 'apiTokenFile', 'auditTokenFile', 'http', 'notify', 'logLevel', 'cluster']
 
 /** Validate a parsed config file onto the defaults. */
 export function applyFile (base: Config, raw: unknown, source = 'config'): Config {
@@ -106,6 +127,7 @@ export function applyFile (base: Config, raw: unknown, source = 'config'): Confi
   }
   if (raw.cluster !== undefined) c.cluster = clusterName(raw.cluster, 'cluster')
   if (raw.apiTokenFile !== undefined) c.apiTokenFile = text(raw.apiTokenFile, 'apiTokenFile')
+  if (raw.auditTokenFile !== undefined) c.auditTokenFile = text(raw.auditTokenFile, 'auditTokenFile')
   if (raw.logLevel !== undefined) c.logLevel = text(raw.logLevel, 'logLevel')
   const w = section(raw, 'window', ['maxObjects', 'ttlSeconds'])
   if (w.maxObjects !== undefined) c.window.maxObjects = int(w.maxObjects, 'window.maxObjects', 1)
@@ -125,6 +147,12 @@ export function applyFile (base: Config, raw: unknown, source = 'config'): Confi
   if (t.cert !== undefined) c.tls.cert = text(t.cert, 'tls.cert')
   if (t.key !== undefined) c.tls.key = text(t.key, 'tls.key')
   if (t.clientCA !== undefined) c.tls.clientCA = text(t.clientCA, 'tls.clientCA')
+  const h = section(raw, 'http', Object.keys(DEFAULTS.http))
+  for (const k of Object.keys(DEFAULTS.http) as Array<keyof HttpLimits>) {
+    if (h[k] !== undefined) c.http[k] = int(h[k], `http.${k}`, k === 'maxConnections' ? 1 : 0)
+  }
+  // node refuses a headers timeout longer than the request timeout it is part of.
+  if (c.http.requestTimeoutMs > 0 && (c.http.headersTimeoutMs === 0 || c.http.headersTimeoutMs > c.http.requestTimeoutMs)) throw errors.BAD_CONFIG('http.headersTimeoutMs: must be from 1 to http.requestTimeoutMs')
   if (raw.notify !== undefined) c.notify = raw.notify
   return c
 }
@@ -153,6 +181,7 @@ export interface Flags {
   'tls-key'?: string
   'client-ca'?: string
   'api-token-file'?: string
+  'audit-token-file'?: string
 }
 
 /** Flags win over the environment, which wins over the file. */
@@ -176,6 +205,9 @@ export function loadConfig (flags: Flags, env: NodeJS.ProcessEnv): Config {
   const tokenFile = pick(flags['api-token-file'], 'KUBECHANGES_API_TOKEN_FILE')
   if (tokenFile !== undefined) c.apiTokenFile = tokenFile
   if (env.KUBECHANGES_API_TOKEN !== undefined && env.KUBECHANGES_API_TOKEN !== '') c.apiToken = env.KUBECHANGES_API_TOKEN
+  const auditTokenFile = pick(flags['audit-token-file'], 'KUBECHANGES_AUDIT_TOKEN_FILE')
+  if (auditTokenFile !== undefined) c.auditTokenFile = auditTokenFile
+  if (env.KUBECHANGES_AUDIT_TOKEN !== undefined && env.KUBECHANGES_AUDIT_TOKEN !== '') c.auditToken = env.KUBECHANGES_AUDIT_TOKEN
   if (env.KUBECHANGES_EXTERNAL_URL !== undefined && env.KUBECHANGES_EXTERNAL_URL !== '') c = applyFile(c, { externalURL: env.KUBECHANGES_EXTERNAL_URL })
   if (env.KUBECHANGES_CLUSTER !== undefined && env.KUBECHANGES_CLUSTER !== '') c.cluster = clusterName(env.KUBECHANGES_CLUSTER, 'KUBECHANGES_CLUSTER')
   if (env.KUBECHANGES_LOG_LEVEL !== undefined && env.KUBECHANGES_LOG_LEVEL !== '') c.logLevel = env.KUBECHANGES_LOG_LEVEL

@@ -29,6 +29,10 @@ export const errors = {
   TOO_DEEP: define('KC_TOO_DEEP', 400),
   UNAUTHORIZED: define('KC_UNAUTHORIZED', 401),
   NOT_FOUND: define('KC_NOT_FOUND', 404),
+  // Connection level: a client too slow to send its request, or malformed HTTP
+  REQUEST_TIMEOUT: define('KC_REQUEST_TIMEOUT', 408),
+  HEADERS_TOO_LARGE: define('KC_HEADERS_TOO_LARGE', 431),
+  BAD_REQUEST: define('KC_BAD_REQUEST', 400),
   BODY_TOO_LARGE: define('KC_BODY_TOO_LARGE', 413),
   UNSUPPORTED_MEDIA_TYPE: define('KC_UNSUPPORTED_MEDIA_TYPE', 415),
   OVERLOADED: define('KC_OVERLOADED', 503),

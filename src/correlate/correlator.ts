@@ -192,7 +192,7 @@ export class Correlator {
       return
     }
     if (obs.source === 'audit') this.#lastAuditAt = this.#now
-    this.#joinAdmission(obs)
+    const claimed = this.#joinAdmission(obs)
     const verdict = this.#dedup.check(obs)
     if (verdict.kind === 'duplicate') {
       this.#opts.hooks?.dropped?.('duplicate')
@@ -202,13 +202,16 @@ export class Correlator {
       this.#opts.hooks?.dropped?.('merged')
       const open = verdict.record.changeKey !== undefined ? this.#window.get(verdict.record.changeKey) : undefined
       if (open !== undefined) {
-        if (open.actor === null && obs.actor !== undefined && !isSystemActor(obs.actor)) open.actor = obs.actor
+        // Audit's user is authoritative: it replaces what a review claimed for this same write.
+        if (obs.source === 'audit' && verdict.record.claimedBy !== undefined && open.actor?.username === verdict.record.claimedBy) open.actor = obs.actor ?? null
+        else if (open.actor === null && obs.actor !== undefined && !isSystemActor(obs.actor)) open.actor = obs.actor
         this.#evidence(open, obs, false)
       }
       return
     }
     const key = this.#route(obs)
     if (verdict.record !== undefined && key !== undefined) verdict.record.changeKey = key
+    if (verdict.record !== undefined && claimed !== undefined) verdict.record.claimedBy = claimed
   }
 
   /** An audit batch arrived (even one whose events were all dropped): audit is flowing. */
@@ -268,7 +271,7 @@ export class Correlator {
    * time): it takes the reviewer's actor and the review is consumed, so the
    * two are never counted as two writes.
    */
-  #joinAdmission (obs: Observation): void {
+  #joinAdmission (obs: Observation): string | undefined {
     if (this.#admissions.size === 0 || obs.action === 'status' || obs.source === 'event') return
     let entry = obs.admissionUID !== undefined ? this.#admissions.get(`adm:${obs.admissionUID}`) : undefined
     if (entry === undefined) {
@@ -276,12 +279,16 @@ export class Correlator {
       const byName = this.#admissions.get(`name:${nameKey(obs.ref.kind, obs.ref.namespace, obs.ref.name)}`)
       entry = [byUid, byName].find(e => e !== undefined && e.action === joinAction(obs.action) && Math.abs(obs.at - e.at) <= ADMISSION_JOIN_MS)
     }
-    if (entry === undefined) return
+    if (entry === undefined) return undefined
     this.#admissions.delete(`adm:${entry.uid}`)
     if (obs.ref.uid !== undefined) this.#admissions.delete(`uid:${obs.ref.uid}`)
     this.#admissions.delete(`name:${nameKey(obs.ref.kind, obs.ref.namespace, obs.ref.name)}`)
-    if (obs.actor === undefined && entry.actor !== undefined) obs.actor = entry.actor
     obs.admissionUID = entry.uid
+    // While audit flows, the watch's write waits for audit's user (the audit
+    // grace) instead of taking a review's word, which anyone can post.
+    if (obs.actor !== undefined || entry.actor === undefined || (obs.source === 'watch' && this.#now - this.#lastAuditAt < AUDIT_ACTIVE_MS)) return undefined
+    obs.actor = entry.actor
+    return entry.actor.username
   }
 
   // ---- routing ---------------------------------------------------------

@@ -12,6 +12,8 @@ export interface WriteRecord {
   sources: number
   /** Window key of the change the write went to, set by the correlator. */
   changeKey?: string
+  /** The user an admission review claimed for this write (audit overrides it). */
+  claimedBy?: string
 }
 
 const SOURCE_BIT: Record<Source, number> = { audit: 1, admission: 2, watch: 4, event: 8 }

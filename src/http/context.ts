@@ -17,4 +17,6 @@ export interface AppContext {
   inTransaction: <T>(f: () => T) => T
   readiness: () => { ready: boolean, reasons: string[] }
   apiToken?: () => string | undefined
+  /** Required as a bearer token on /audit when set. */
+  auditToken?: () => string | undefined
 }

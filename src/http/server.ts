@@ -1,9 +1,12 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import underPressure from '@fastify/under-pressure'
+import type { Server } from 'node:http'
 import type { Logger } from 'pino'
+import type { HttpLimits } from '../config.js'
 import { errors } from '../errors.js'
 import { exceedsDepth } from './json-depth.js'
 import { installErrorHandlers } from './errors.js'
+import { clientErrorHandler } from './client-errors.js'
 import type { AppContext } from './context.js'
 import { auditRoute } from './routes/audit.js'
 import { admissionRoute } from './routes/admission.js'
@@ -18,9 +21,14 @@ export interface ServerOptions {
 
 export async function buildServer (ctx: AppContext, opts: ServerOptions): Promise<FastifyInstance> {
   const { config } = ctx
+  const limits = config.http
+  // How often node looks for connections past the header/request timeouts
+  // (30 s by default, which would let a slow-loris hold a socket 4x longer).
+  const checking = { connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4) || 1000)) }
   const https = opts.https === undefined
     ? undefined
     : {
+        ...checking,
         cert: opts.https.cert,
         key: opts.https.key,
         // Ask for a client certificate but let the handshake finish without
@@ -31,9 +39,11 @@ export async function buildServer (ctx: AppContext, opts: ServerOptions): Promis
     loggerInstance: opts.log,
     // Per-request log lines would cost more than ingesting a batch.
     logController: new LogController({ disableRequestLogging: true }),
+    clientErrorHandler: clientErrorHandler(ctx.metrics),
     bodyLimit: config.bodyLimitBytes,
-    ...(https !== undefined ? { https } : {})
+    ...(https !== undefined ? { https } : { http: checking })
   }) as unknown as FastifyInstance
+  applyLimits(app.server, limits)
 
   // JSON only: anything else is a 415, not a guess.
   app.removeAllContentTypeParsers()
@@ -62,18 +72,20 @@ export async function buildServer (ctx: AppContext, opts: ServerOptions): Promis
     }
   })
 
-  if (https?.ca !== undefined) {
-    app.addHook('onRequest', async req => {
-      if (req.url.startsWith('/audit') && !(req.raw.socket as import('node:tls').TLSSocket).authorized) {
-        throw errors.UNAUTHORIZED('/audit requires a client certificate signed by the configured client CA')
-      }
-    })
-  }
-
-  auditRoute(app, ctx)
+  auditRoute(app, ctx, { clientCert: https?.ca !== undefined })
   admissionRoute(app, ctx)
   changesRoutes(app, ctx)
   healthRoutes(app, ctx)
   metricsRoute(app, ctx)
   return app
+}
+
+// Set on the node server itself: fastify reads 0 as "its default", here 0 means none.
+function applyLimits (server: Server, limits: HttpLimits): void {
+  server.headersTimeout = limits.headersTimeoutMs
+  server.requestTimeout = limits.requestTimeoutMs
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs
+  server.setTimeout(limits.connectionTimeoutMs)
+  server.maxConnections = limits.maxConnections
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket === 0 ? null : limits.maxRequestsPerSocket
 }

@@ -121,3 +121,48 @@ t.test('managed cluster: admission + watch give who and how it ended', async t =
   t.equal(a.printed[0]!.outcome, 'succeeded')
   t.same(a.printed[0]!.actor, USERS.alice, 'the actor from the admission review')
 })
+
+// Anyone who can reach /admission can post a review (managed clusters cannot
+// give the apiserver a client certificate). Where audit is present, its user
+// is authoritative: a forged review naming someone else never re-attributes
+// the write, whether the watch or audit sees the write first.
+for (const auditBefore of [true, false]) {
+  t.test(`a forged review cannot re-attribute a write audit attributes to bob (${auditBefore ? 'audit already flowing' : 'first audit batch after start'})`, async t => {
+    const c = new Cluster()
+    const a = await testApp({ start: c.t })
+    t.teardown(a.close)
+    const deployments = DEFAULT_WATCHED_KINDS.find(k => k.resource === 'deployments')!
+    const replicasets = DEFAULT_WATCHED_KINDS.find(k => k.resource === 'replicasets')!
+    c.create(USERS.alice, R.deployments, c.deploymentObject('shop', 'web', 'web:1', 2))
+    c.runDeploymentController('shop', 'web')
+    const created = c.take()
+    if (auditBefore) t.equal((await a.post(eventList(created))).statusCode, 200)
+    a.clock.now = c.t
+    await a.advance(10_000)
+    c.advance(60_000)
+    a.clock.now = c.t
+    // From here the watch delivers every write as it happens.
+    c.onWrite = (type, r, obj) => {
+      const k = r.resource === 'deployments' ? deployments : r.resource === 'replicasets' ? replicasets : undefined
+      if (k === undefined) return
+      const obs = watchObservation({ type, object: structuredClone(obj), relist: false, baseline: false }, k, c.t)
+      if (obs !== undefined) a.app.pipeline.ingest(obs)
+    }
+    const old = structuredClone(c.get(R.deployments, 'shop', 'web'))
+    const mallory = { username: 'mallory@example.com', groups: ['system:authenticated'] }
+    const forged = review('UPDATE', { ...old, spec: { ...old.spec, template: { ...old.spec.template, spec: { ...old.spec.template.spec, containers: [{ ...old.spec.template.spec.containers[0], image: 'web:2' }] } } } }, old, { uid: 'forged-1', user: mallory })
+    const r = await a.app.server.inject({ method: 'POST', url: '/admission', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(forged) })
+    t.equal(r.statusCode, 200, 'the review itself is answered as any other')
+    c.setImage(USERS.bob, 'shop', 'web', 'web:2')
+    c.runDeploymentController('shop', 'web')
+    a.clock.now = c.t
+    // bob's patch reaches kubechanges by audit after the watch saw it.
+    t.equal((await a.post(eventList(c.take()))).statusCode, 200)
+    await a.advance(60_000)
+    const rollouts = a.printed.filter(x => x.type === 'rollout')
+    t.equal(rollouts.length, 1)
+    t.same(rollouts[0]?.actor, USERS.bob, 'audit says bob; the review that said mallory is ignored')
+    t.match(rollouts[0]?.summary, /by bob@example\.com/)
+    t.same(a.stored().map(ch => ch.actor?.username), ['alice@example.com', 'bob@example.com'].slice(auditBefore ? 0 : 1), 'stored as bob too')
+  })
+}

@@ -1,5 +1,4 @@
 import t from 'tap'
-import https from 'node:https'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,21 +7,11 @@ import { generateCertificates, writeCertificates } from '../../src/tls/certs.js'
 import { createApp } from '../../src/app.js'
 import { applyFile, DEFAULTS } from '../../src/config.js'
 import { createMetrics } from '../../src/metrics.js'
+import { httpsRequest as request } from '../helpers/https.js'
 
 // serve --tls-cert/--tls-key with --client-ca: HTTPS from the files `kubechanges
 // certs` writes; /audit insists on a client certificate from that CA, the
 // admission webhook and the API keep working without one.
-
-function request (port: number, path: string, opts: { ca: string, cert?: string, key?: string, body?: string }): Promise<{ status: number, body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path, method: opts.body !== undefined ? 'POST' : 'GET', servername: 'kubechanges.kubechanges.svc', ca: opts.ca, ...(opts.cert !== undefined ? { cert: opts.cert, key: opts.key } : {}), headers: { 'content-type': 'application/json' }, agent: false }, res => {
-      let body = ''
-      res.setEncoding('utf8').on('data', (d: string) => { body += d }).on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-    })
-    req.on('error', reject)
-    req.end(opts.body)
-  })
-}
 
 t.test('HTTPS with the generated certificates, mTLS on /audit only', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'kc-tls-'))

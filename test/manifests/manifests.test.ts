@@ -12,7 +12,7 @@
 // therefore asserted by value below.
 
 import t from 'tap'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, posix, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,9 +28,15 @@ import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClai
 import { Secret } from 'kubernetes-models/v1/Secret'
 import { Service } from 'kubernetes-models/v1/Service'
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
 import { loadConfig, type Flags } from '../../src/config.js'
 import { ENV_MAIL_FROM, ENV_MAIL_TO, ENV_SMTP_URL, parseNotifyConfig } from '../../src/notify/config.js'
 import { DEFAULT_WATCHED_KINDS } from '../../src/sources/watch-kinds.js'
+import pino from 'pino'
+import { createApp } from '../../src/app.js'
+import { createMetrics } from '../../src/metrics.js'
+import { generateCertificates, writeCertificates } from '../../src/tls/certs.js'
+import { httpsRequest } from '../helpers/https.js'
 
 // Manifests are untyped JSON; the checks below assert every value they use.
 type J = any
@@ -50,7 +56,9 @@ const AUDIT_PATH = '/audit'
 const CONTAINER_PORT = 8443
 const UID = 10001
 // Files for the apiserver's host and templates: never kustomize resources.
-const NOT_RESOURCES = ['audit-policy.yaml', 'audit-webhook-kubeconfig.yaml', 'secret-smtp.example.yaml', 'kustomization.yaml']
+const NOT_RESOURCES = ['audit-policy.yaml', 'audit-webhook-kubeconfig.yaml', 'secret-smtp.example.yaml', 'kustomization.yaml', 'networkpolicy.yaml']
+const TOKEN_PLACEHOLDER = '${AUDIT_TOKEN}'
+const CIDR_PLACEHOLDER = '${CONTROL_PLANE_CIDR}'
 
 // ---------------------------------------------------------------- loading
 
@@ -119,7 +127,8 @@ const MODELS: Record<string, ModelCtor> = {
   'apps/v1/Deployment': Deployment,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
-  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': ValidatingWebhookConfiguration
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': ValidatingWebhookConfiguration,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy
 }
 
 function replaceDeep (v: J, from: string, to: string): J {
@@ -134,7 +143,7 @@ function schemaErrors (doc: J): string | undefined {
   if (Model === undefined) return `no schema for ${String(doc.apiVersion)} ${String(doc.kind)}`
   try {
     // What is applied is the manifest after the documented envsubst step.
-    new Model(replaceDeep(doc, CA_PLACEHOLDER, CA_SAMPLE) as never).validate()
+    new Model(replaceDeep(replaceDeep(doc, CA_PLACEHOLDER, CA_SAMPLE), CIDR_PLACEHOLDER, '10.0.0.0/24') as never).validate()
     return undefined
   } catch (e) {
     return (e as Error).message
@@ -454,7 +463,9 @@ t.test('Deployment: args, mounts, volumes, env', async t => {
     '--tls-cert', '/etc/kubechanges/tls/tls.crt',
     '--tls-key', '/etc/kubechanges/tls/tls.key',
     '--store', '/var/lib/kubechanges/changes.db',
-    '--config', '/etc/kubechanges/config.yaml'
+    '--config', '/etc/kubechanges/config.yaml',
+    '--client-ca', '/etc/kubechanges/tls/ca.crt',
+    '--audit-token-file', '/etc/kubechanges/audit-token/token'
   ])
   t.equal(c.command, undefined, 'the image ENTRYPOINT runs node dist/cli.js')
   const flag = (name: string): string => { const i = c.args.indexOf(name); return i >= 0 ? c.args[i + 1] : '' }
@@ -478,6 +489,18 @@ t.test('Deployment: args, mounts, volumes, env', async t => {
     t.equal(m?.readOnly, true, `${f} mount is read-only`)
   }
   t.equal(volumes.get('tls')?.secret?.defaultMode, 0o440, 'key readable by the fsGroup only')
+  // /audit is authenticated by default: the client CA and the token come from Secrets that must exist.
+  for (const [f, secret, key] of [['--client-ca', 'kubechanges-tls', 'ca.crt'], ['--audit-token-file', 'kubechanges-audit-token', 'token']] as const) {
+    const path = flag(f)
+    const m = mountFor(path)
+    t.ok(m, `${f} ${path} is on a mount`)
+    const v = volumes.get(m?.name)
+    t.equal(v?.secret?.secretName, secret, `${f} comes from the ${secret} Secret`)
+    t.equal(v?.secret?.optional ?? false, false, `${f}: the pod does not start without it (no open /audit)`)
+    t.equal(posix.relative(m?.mountPath ?? '', path), key, `${f} is the Secret's ${key} key`)
+    t.equal(m?.readOnly, true, `${f} mount is read-only`)
+    t.equal(v?.secret?.defaultMode, 0o440, `${f}: readable by the fsGroup only`)
+  }
 
   const cfgPath = flag('--config')
   const cfgMount = mountFor(cfgPath)
@@ -647,6 +670,26 @@ t.test('audit webhook kubeconfig', async t => {
   t.equal(cluster?.['certificate-authority-data'], CA_PLACEHOLDER, 'CA placeholder')
   t.equal(cluster?.['tls-server-name'], `${SERVICE}.${NAMESPACE}.svc`, 'verify the cert as the Service DNS name (a SAN of `kubechanges certs`)')
   t.notOk(cluster?.['insecure-skip-tls-verify'], 'TLS is verified')
+
+  // The apiserver presents what the Deployment requires on /audit.
+  const user = k.users.find((u: J) => u.name === ctx?.context?.user)?.user
+  t.same(user, { 'client-certificate': '/etc/kubernetes/kubechanges/client.crt', 'client-key': '/etc/kubernetes/kubechanges/client.key', token: TOKEN_PLACEHOLDER }, 'client certificate and bearer token')
+  const src = readFileSync(join(MANIFESTS, 'audit-webhook-kubeconfig.yaml'), 'utf8')
+  t.match(src, /envsubst '\$CA_BUNDLE \$KUBECHANGES_SERVICE_IP \$AUDIT_TOKEN'/, 'the documented envsubst fills in every placeholder')
+  t.match(readFileSync(join(MANIFESTS, 'deployment.yaml'), 'utf8'), /create secret generic kubechanges-audit-token --from-file=token=certs\/audit-token/, 'deployment.yaml says how to create the token Secret')
+})
+
+t.test('optional NetworkPolicy: only the control plane reaches the webhook port', async t => {
+  const np = one('networkpolicy.yaml', 'NetworkPolicy')
+  const dep = one('deployment.yaml', 'Deployment')
+  t.notOk(one('kustomization.yaml', 'Kustomization').resources.includes('networkpolicy.yaml'), 'not applied by kustomize: it needs your control-plane range')
+  t.equal(np.metadata.namespace, NAMESPACE)
+  const labels = dep.spec.template.metadata.labels
+  t.ok(Object.keys(np.spec.podSelector.matchLabels).length > 0, 'selects pods by label')
+  for (const [k, v] of Object.entries(np.spec.podSelector.matchLabels)) t.equal(labels[k], v, `the pod has label ${k}`)
+  t.same(np.spec.policyTypes, ['Ingress'], 'ingress only: kubechanges still reaches the API server and SMTP')
+  t.same(np.spec.ingress, [{ from: [{ ipBlock: { cidr: CIDR_PLACEHOLDER } }], ports: [{ protocol: 'TCP', port: CONTAINER_PORT }] }], 'one rule: the control plane, to the container port')
+  t.match(readFileSync(join(MANIFESTS, 'networkpolicy.yaml'), 'utf8'), /envsubst '\$CONTROL_PLANE_CIDR'/, 'says how to fill in the range')
 })
 
 t.test('the CA placeholder is ${CA_BUNDLE} everywhere', async t => {
@@ -703,7 +746,8 @@ t.test('kubechanges accepts the Deployment args and the ConfigMap config', async
   t.equal(cfg.host, '0.0.0.0')
   t.equal(cfg.port, CONTAINER_PORT)
   t.equal(cfg.store, '/var/lib/kubechanges/changes.db')
-  t.same(cfg.tls, { cert: '/etc/kubechanges/tls/tls.crt', key: '/etc/kubechanges/tls/tls.key' })
+  t.same(cfg.tls, { cert: '/etc/kubechanges/tls/tls.crt', key: '/etc/kubechanges/tls/tls.key', clientCA: '/etc/kubechanges/tls/ca.crt' })
+  t.equal(cfg.auditTokenFile, '/etc/kubechanges/audit-token/token')
   t.same(cfg.window, { maxObjects: 10000, ttlSeconds: 1800 })
   t.equal(cfg.watch.enabled, true)
 
@@ -726,4 +770,40 @@ t.test('SMTP Secret template', async t => {
   t.equal(s.data, undefined)
   for (const [k, v] of Object.entries(s.stringData)) t.match(v, /<[^>]+>/, `${k} is a placeholder`)
   t.notOk(one('kustomization.yaml', 'Kustomization').resources.includes('secret-smtp.example.yaml'), 'not applied by kustomize')
+})
+
+t.test('as deployed, /audit answers only the webhook kubeconfig\'s user (real HTTPS, the files `kubechanges certs --client` writes)', async t => {
+  const dep = one('deployment.yaml', 'Deployment')
+  const cm = one('configmap.yaml', 'ConfigMap')
+  const kubeconfig = one('audit-webhook-kubeconfig.yaml', 'Config')
+  const args: string[] = dep.spec.template.spec.containers[0].args
+  const dir = mkdtempSync(join(tmpdir(), 'kubechanges-deployed-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  // The Secrets as the kubelet mounts them, under dir instead of /etc/kubechanges.
+  const bundle = generateCertificates({ service: SERVICE, namespace: NAMESPACE, client: true })
+  await writeCertificates(join(dir, 'certs'), bundle)
+  mkdirSync(join(dir, 'tls'))
+  for (const f of ['tls.crt', 'tls.key', 'ca.crt']) copyFileSync(join(dir, 'certs', f), join(dir, 'tls', f))
+  const token = 'b1946ac92492d2347c6235b4d2611184'
+  mkdirSync(join(dir, 'audit-token'))
+  writeFileSync(join(dir, 'audit-token', 'token'), `${token}\n`)
+  writeFileSync(join(dir, 'config.yaml'), cm.data['config.yaml'])
+  const flags: Record<string, string> = {}
+  for (let i = 1; i < args.length; i += 2) flags[args[i]!.slice(2)] = args[i + 1]!.replace(/^\/etc\/kubechanges\//, `${dir}/`)
+  const config = loadConfig({ ...flags, host: '127.0.0.1', port: '0', store: join(dir, 'changes.db') } as Flags, {})
+  const app = await createApp({ config, env: {}, log: pino({ level: 'silent' }), metrics: createMetrics({ defaults: false }), write: () => {} })
+  t.teardown(app.close)
+  const port = Number(new URL(await app.listen()).port)
+
+  // The apiserver's side: what the kubeconfig's user presents, files from the host folder.
+  const user = kubeconfig.users[0].user
+  const hostFile = (p: string): string => readFileSync(join(dir, 'certs', posix.basename(p)), 'utf8')
+  const apiserver = { ca: bundle.caCert, cert: hostFile(user['client-certificate']), key: hostFile(user['client-key']), token: String(user.token).replace(TOKEN_PLACEHOLDER, token) }
+  const body = JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: [] })
+  t.same(await httpsRequest(port, AUDIT_PATH, { ...apiserver, body }), { status: 200, body: '{"received":0,"observations":0,"dropped":0,"malformed":0}' }, 'kube-apiserver is let in')
+  t.equal((await httpsRequest(port, AUDIT_PATH, { ca: bundle.caCert, body })).status, 401, 'an in-cluster pod with nothing is refused')
+  t.equal((await httpsRequest(port, AUDIT_PATH, { ca: bundle.caCert, token: apiserver.token, body })).status, 401, 'the token alone is not enough')
+  t.equal((await httpsRequest(port, AUDIT_PATH, { ca: bundle.caCert, cert: apiserver.cert, key: apiserver.key, body })).status, 401, 'the certificate alone is not enough')
+  const review = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u1', operation: 'CONNECT' } })
+  t.equal((await httpsRequest(port, ADMISSION_PATH, { ca: bundle.caCert, body: review })).status, 200, 'the admission webhook needs neither')
 })

@@ -8,7 +8,8 @@ import { eventList, testApp } from '../helpers/app.js'
 // older v1beta1 shape) is accepted; the deliberately malformed one is
 // rejected clearly without harming its batch.
 
-const DIR = join(import.meta.dirname, '../../../shared/fixtures/audit/falco')
+// In the repository (test/fixtures/audit/falco/README.md says where they come from).
+const DIR = join(import.meta.dirname, '../fixtures/audit/falco')
 const files = readdirSync(DIR).filter(f => f.endsWith('.json')).sort()
 const events = (f: string): unknown[] => readFileSync(join(DIR, f), 'utf8').split('\n').filter(l => l.trim() !== '').map(l => JSON.parse(l))
 

@@ -22,7 +22,7 @@ const NAMESPACE = 'monitoring'
 const SERVERNAME = `${SERVICE}.${NAMESPACE}.svc`
 const DAY_MS = 24 * 60 * 60 * 1000
 
-// Key generation dominates the run time: one bundle per role, shared by all tests.
+// Key generation dominates the run time: one bundle per role, reused by every test.
 const started = Date.now()
 const bundle = generateCertificates({
   service: SERVICE,
