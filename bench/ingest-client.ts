@@ -7,7 +7,8 @@
 // measured run, and latency from the request sent to the response read.
 //
 // Protocol (process.send): parent → { type: 'init', ... } → 'ready';
-// { type: 'run', ... } → 'decile'* then 'done' or 'error'.
+// { type: 'run', ... } → 'done' or 'error'. A run is one slice of a
+// measurement: the parent alternates slices of the two servers.
 
 import http from 'node:http'
 import { performance } from 'node:perf_hooks'
@@ -19,6 +20,8 @@ export interface ClientRun {
   name: string
   port: number
   connections: number
+  /** Number of the first batch (batches of one server are numbered on across slices). */
+  first: number
   batches: number
   warmup: number
   durationMs: number
@@ -27,23 +30,17 @@ export interface ClientRun {
   check: boolean
 }
 export interface ClientFigures {
-  eventsPerSec: number
-  p50Ms: number
-  p99Ms: number
-  meanMs: number
-  maxMs: number
-  batches: number
-  events: number
-  /** Sum of per-batch latencies. */
-  busyMs: number
-  /** Wall time of the measured run. */
+  /** Latency of each measured batch, ms. */
+  latencies: number[]
+  /** Wall time of the measured slice. */
   wallMs: number
+  /** Answers other than 200 (or, with `check`, not every event received). */
   errors: number
-  bytes: { avg: number, min: number, max: number }
+  /** Size of each measured body. */
+  bytes: number[]
 }
 export type ClientMessage =
   | { type: 'ready', templateBytes: number }
-  | { type: 'decile', pct: number, batch: number }
   | { type: 'done', figures: ClientFigures }
   | { type: 'error', message: string }
 
@@ -60,19 +57,19 @@ function post (agent: http.Agent, port: number, body: Buffer, onSent: () => void
   })
 }
 
-function quantile (sorted: number[], q: number): number {
-  if (sorted.length === 0) return 0
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
-}
-const r1 = (x: number): number => Math.round(x * 10) / 10
-
 let templates: string[] = []
 let batchSize = 400
 
 function send (m: ClientMessage): void { process.send?.(m) }
 
+// One agent per server and connection count, kept across slices: the same
+// keep-alive connections all along, as the apiserver's webhook keeps them.
+const agents = new Map<string, http.Agent>()
+
 async function run (o: ClientRun): Promise<ClientFigures> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections })
+  const key = `${o.port}/${o.connections}`
+  let agent = agents.get(key)
+  if (agent === undefined) agents.set(key, agent = new http.Agent({ keepAlive: true, maxSockets: o.connections }))
   const P = templates.length
   const body = (b: number): Buffer => render(templates[b % P]!, tokensFor(b, P, o.t0))
   const check = (b: number, res: { status: number, text: string }, warm: boolean): boolean => {
@@ -84,81 +81,50 @@ async function run (o: ClientRun): Promise<ClientFigures> {
     if (!ok && warm) throw new Error(`${o.name}: warm-up batch ${b} answered ${res.status}: ${res.text.slice(0, 200)}`)
     return ok
   }
-  try {
-    // Warm-up (JIT), over the same connections.
-    let b = 0
-    await Promise.all(Array.from({ length: o.connections }, async () => {
-      while (b < o.warmup) {
-        const mine = b++
-        check(mine, await post(agent, o.port, body(mine), () => {}), true)
-      }
-    }))
-    const lat: number[] = []
-    const bytes: number[] = []
-    let errors = 0
-    let started = 0
-    let decile = 0
-    const start = performance.now()
-    const claim = (): number | undefined => {
-      if (started >= o.batches || performance.now() - start >= o.durationMs) return undefined
-      started++
-      return b++
+  // Warm-up (JIT), over the same connections.
+  let b = o.first
+  const warmEnd = o.first + o.warmup
+  await Promise.all(Array.from({ length: o.connections }, async () => {
+    while (b < warmEnd) {
+      const mine = b++
+      check(mine, await post(agent, o.port, body(mine), () => {}), true)
     }
-    await Promise.all(Array.from({ length: o.connections }, async () => {
-      let mine = claim()
-      let next = mine !== undefined ? body(mine) : undefined
-      while (mine !== undefined && next !== undefined) {
-        const cur = next
-        const n = mine
-        bytes.push(cur.length)
-        let made: { b: number | undefined, body: Buffer | undefined } | undefined
-        const t = performance.now()
-        // Once the body is out, make the next one while the server works.
-        const res = await post(agent, o.port, cur, () => {
-          const nb = claim()
-          made = { b: nb, body: nb !== undefined ? body(nb) : undefined }
-        })
-        lat.push(performance.now() - t)
-        if (!check(n, res, false)) {
-          errors++
-          if (errors <= 3) process.stderr.write(`  ${o.name}: batch ${n} answered ${res.status}: ${res.text.slice(0, 200)}\n`)
-        }
-        const done = lat.length
-        const progress = Math.max(done / o.batches, (performance.now() - start) / o.durationMs)
-        while (decile < 10 && progress >= (decile + 1) / 10) {
-          decile++
-          send({ type: 'decile', pct: decile * 10, batch: done })
-        }
-        made ??= (() => { const nb = claim(); return { b: nb, body: nb !== undefined ? body(nb) : undefined } })()
-        mine = made.b
-        next = made.body
-      }
-    }))
-    const wallMs = performance.now() - start
-    while (decile < 10) send({ type: 'decile', pct: ++decile * 10, batch: lat.length })
-    const busyMs = lat.reduce((a, x) => a + x, 0)
-    const sorted = [...lat].sort((x, y) => x - y)
-    const events = lat.length * batchSize
-    return {
-      eventsPerSec: Math.round(events / (wallMs / 1000)),
-      p50Ms: r1(quantile(sorted, 0.5)),
-      p99Ms: r1(quantile(sorted, 0.99)),
-      meanMs: r1(busyMs / Math.max(1, lat.length)),
-      maxMs: r1(sorted[sorted.length - 1] ?? 0),
-      batches: lat.length,
-      events,
-      busyMs: Math.round(busyMs),
-      wallMs: Math.round(wallMs),
-      errors,
-      bytes: {
-        avg: Math.round(bytes.reduce((a, x) => a + x, 0) / Math.max(1, bytes.length)),
-        min: bytes.length > 0 ? Math.min(...bytes) : 0,
-        max: bytes.length > 0 ? Math.max(...bytes) : 0
-      }
-    }
-  } finally {
-    agent.destroy()
+  }))
+  const lat: number[] = []
+  const bytes: number[] = []
+  let errors = 0
+  let started = 0
+  const start = performance.now()
+  const claim = (): number | undefined => {
+    if (started >= o.batches || performance.now() - start >= o.durationMs) return undefined
+    started++
+    return b++
   }
+  await Promise.all(Array.from({ length: o.connections }, async () => {
+    let mine = claim()
+    let next = mine !== undefined ? body(mine) : undefined
+    while (mine !== undefined && next !== undefined) {
+      const cur = next
+      const n = mine
+      bytes.push(cur.length)
+      let made: { b: number | undefined, body: Buffer | undefined } | undefined
+      const t = performance.now()
+      // Once the body is out, make the next one while the server works.
+      const res = await post(agent, o.port, cur, () => {
+        const nb = claim()
+        made = { b: nb, body: nb !== undefined ? body(nb) : undefined }
+      })
+      lat.push(performance.now() - t)
+      if (!check(n, res, false)) {
+        errors++
+        if (errors <= 3) process.stderr.write(`  ${o.name}: batch ${n} answered ${res.status}: ${res.text.slice(0, 200)}\n`)
+      }
+      made ??= (() => { const nb = claim(); return { b: nb, body: nb !== undefined ? body(nb) : undefined } })()
+      mine = made.b
+      next = made.body
+    }
+  }))
+  return { latencies: lat, wallMs: performance.now() - start, errors, bytes }
 }
 
 process.on('message', (m: ClientInit | ClientRun) => {

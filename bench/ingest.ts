@@ -5,10 +5,12 @@
 //
 //   node --import tsx bench/ingest.ts [batches]
 //
-// Both servers run in this process, one after the other, for each connection
-// count asked for; the client is a child process (bench/ingest-client.ts) that
-// makes the batches (bench/audit-batches.ts) and posts them over N keep-alive
-// connections, so its work never lands on the server's thread.
+// Both servers run in this process, for each connection count asked for; the
+// client is a child process (bench/ingest-client.ts) that makes the batches
+// (bench/audit-batches.ts) and posts them over N keep-alive connections, so its
+// work never lands on the server's thread. The measurement alternates slices
+// (kubechanges, bare, kubechanges, bare, …; `rounds` of each) so that both
+// sides see the same minutes of a shared machine's load.
 
 import { fork, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -27,8 +29,22 @@ import type { ClientFigures, ClientInit, ClientMessage, ClientRun } from './inge
 
 // ---- results -----------------------------------------------------------------
 
-/** What the client measured (events/s is events ÷ wall time, all connections together), and the TCP connections the server accepted. */
-export type ServerFigures = Omit<ClientFigures, 'bytes'> & { connections: number }
+export interface ServerFigures {
+  /** Events ÷ wall time of the measured slices (all connections together). */
+  eventsPerSec: number
+  p50Ms: number
+  p99Ms: number
+  meanMs: number
+  maxMs: number
+  batches: number
+  events: number
+  /** Wall time of the measured slices, summed. */
+  wallMs: number
+  /** Answers other than 200 (kubechanges: or not every event received). */
+  errors: number
+  /** TCP connections the server accepted (should equal the connections asked for). */
+  connections: number
+}
 
 export interface RssPoint { pct: number, batch: number, rssMB: number, heapUsedMB: number, /** Heap after a full GC (with `liveHeap`). */ liveHeapMB?: number }
 
@@ -36,7 +52,7 @@ export interface KubechangesFigures extends ServerFigures {
   peakRssMB: number
   rssStartMB: number
   rssEndMB: number
-  /** RSS at each 10 % of the run. */
+  /** RSS after each round. */
   rssTimeline: RssPoint[]
   /** What the app did with the events. */
   app: { changesRecorded: number, outboxDelivered: number, outboxPending: number, windowOpen: number, indexedObjects: number, closed: Record<string, number> }
@@ -62,6 +78,7 @@ export interface IngestBenchResult {
     maxBytes: number
     templates: number
     warmup: number
+    rounds: number
     /** Events per batch by category. */
     mix: Record<string, number>
   }
@@ -77,8 +94,10 @@ export interface IngestBenchOptions {
   batches?: number
   /** Events per batch (kube-apiserver's default webhook batch size is 400). */
   batchSize?: number
-  /** Upper bound of the measured run per server. */
+  /** Upper bound of the measured run per server (all its slices together). */
   durationMs?: number
+  /** Slices of each server, alternated (default 4). */
+  rounds?: number
   /** Batches posted before measuring (JIT warm-up), per server. */
   warmup?: number
   /** Distinct templates: objects are rewritten every `templates` batches. */
@@ -90,9 +109,9 @@ export interface IngestBenchOptions {
   /** Run one side only (profiling); the other side's figures are zero. */
   only?: 'kubechanges' | 'bare'
   /**
-   * At each 10 %, force a full GC and record the live heap: what the app
-   * really retains, apart from when V8 chooses to collect. Changes GC timing
-   * (and stalls the server while it runs), so off by default.
+   * After each round, force a full GC (off the clock) and record the live
+   * heap: what the app really retains, apart from when V8 chooses to collect.
+   * Changes GC timing a little, so off by default.
    */
   liveHeap?: boolean
   /** Progress lines (RSS every 10 %); stderr by default, `false` for none. */
@@ -102,13 +121,38 @@ export interface IngestBenchOptions {
 const r1 = (x: number): number => Math.round(x * 10) / 10
 const MB = (bytes: number): number => r1(bytes / 1048576)
 
-const zero: ServerFigures = { eventsPerSec: 0, p50Ms: 0, p99Ms: 0, meanMs: 0, maxMs: 0, batches: 0, events: 0, busyMs: 0, wallMs: 0, errors: 0, connections: 0 }
+const zero: ServerFigures = { eventsPerSec: 0, p50Ms: 0, p99Ms: 0, meanMs: 0, maxMs: 0, batches: 0, events: 0, wallMs: 0, errors: 0, connections: 0 }
+
+function quantile (sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+}
+
+/** The slices of one server, pooled. */
+function figures (slices: ClientFigures[], batchSize: number, connections: number): ServerFigures {
+  const lat = slices.flatMap(s => s.latencies)
+  const wallMs = slices.reduce((a, s) => a + s.wallMs, 0)
+  const sorted = [...lat].sort((x, y) => x - y)
+  const events = lat.length * batchSize
+  return {
+    eventsPerSec: wallMs > 0 ? Math.round(events / (wallMs / 1000)) : 0,
+    p50Ms: r1(quantile(sorted, 0.5)),
+    p99Ms: r1(quantile(sorted, 0.99)),
+    meanMs: r1(lat.reduce((a, x) => a + x, 0) / Math.max(1, lat.length)),
+    maxMs: r1(sorted[sorted.length - 1] ?? 0),
+    batches: lat.length,
+    events,
+    wallMs: Math.round(wallMs),
+    errors: slices.reduce((a, s) => a + s.errors, 0),
+    connections
+  }
+}
 
 // ---- the client process --------------------------------------------------------
 
 interface Client {
   templateBytes: number
-  run: (o: Omit<ClientRun, 'type'>, onDecile?: (pct: number, batch: number) => void) => Promise<ClientFigures>
+  run: (o: Omit<ClientRun, 'type'>) => Promise<ClientFigures>
   close: () => void
 }
 
@@ -130,10 +174,7 @@ async function startClient (init: Omit<ClientInit, 'type'>): Promise<Client> {
   const templateBytes = await ask<number>({ type: 'init', ...init }, (m, ok) => { if (m.type === 'ready') ok(m.templateBytes) })
   return {
     templateBytes,
-    run: async (o, onDecile) => ask<ClientFigures>({ type: 'run', ...o }, (m, ok) => {
-      if (m.type === 'decile') onDecile?.(m.pct, m.batch)
-      else if (m.type === 'done') ok(m.figures)
-    }),
+    run: async o => ask<ClientFigures>({ type: 'run', ...o }, (m, ok) => { if (m.type === 'done') ok(m.figures) }),
     close: () => { failed = undefined; child.kill() }
   }
 }
@@ -148,69 +189,42 @@ function exposeGc (): () => void {
   return vm.runInNewContext('gc') as () => void
 }
 
-type RunOptions = Omit<ClientRun, 'type' | 'name' | 'port' | 'check'>
+type SliceOptions = Omit<ClientRun, 'type' | 'name' | 'port' | 'check' | 'first'>
 
-async function measureKubechanges (client: Client, o: RunOptions, log: (line: string) => void, gc: (() => void) | undefined): Promise<{ figures: KubechangesFigures, bytes: ClientFigures['bytes'] }> {
+/** A server under test: started once per connection count, measured in slices. */
+interface Side {
+  name: 'kubechanges' | 'bare'
+  port: number
+  connections: () => number
+  /** Batches posted to it so far (numbering goes on across slices: fresh auditIDs, later event time). */
+  posted: number
+  slices: ClientFigures[]
+  close: () => Promise<void>
+}
+
+async function startKubechanges (): Promise<Side & { app: App }> {
   const dir = mkdtempSync(join(tmpdir(), 'kc-bench-'))
-  let app: App | undefined
-  try {
-    const config = applyFile(structuredClone(DEFAULTS), { store: join(dir, 'changes.db'), host: '127.0.0.1', port: 0, logLevel: 'silent', watch: { enabled: false } })
-    app = await createApp({ config, env: {}, log: pino({ level: 'silent' }), write: () => {} })
-    await app.listen()
-    app.start()
-    const port = (app.server.server.address() as AddressInfo).port
-    let connections = 0
-    app.server.server.on('connection', () => { connections++ })
-    const rssStart = process.memoryUsage.rss()
-    let peak = rssStart
-    const sample = (): void => { const rss = process.memoryUsage.rss(); if (rss > peak) peak = rss }
-    const timer = setInterval(sample, 100)
-    const timeline: RssPoint[] = [{ pct: 0, batch: 0, rssMB: MB(rssStart), heapUsedMB: MB(process.memoryUsage().heapUsed) }]
-    if (gc !== undefined) {
-      gc()
-      timeline[0]!.liveHeapMB = MB(process.memoryUsage().heapUsed)
+  const config = applyFile(structuredClone(DEFAULTS), { store: join(dir, 'changes.db'), host: '127.0.0.1', port: 0, logLevel: 'silent', watch: { enabled: false } })
+  const app = await createApp({ config, env: {}, log: pino({ level: 'silent' }), write: () => {} })
+  await app.listen()
+  app.start()
+  let connections = 0
+  app.server.server.on('connection', () => { connections++ })
+  return {
+    name: 'kubechanges',
+    app,
+    port: (app.server.server.address() as AddressInfo).port,
+    connections: () => connections,
+    posted: 0,
+    slices: [],
+    close: async () => {
+      await app.close()
+      rmSync(dir, { recursive: true, force: true })
     }
-    log(`kubechanges, ${o.connections} connection(s): warm-up ${o.warmup} batches, then up to ${o.batches} batches / ${o.durationMs} ms`)
-    let fig: ClientFigures
-    try {
-      fig = await client.run({ ...o, name: 'kubechanges', port, check: true }, (pct, batch) => {
-        const m = process.memoryUsage()
-        sample()
-        const point: RssPoint = { pct, batch, rssMB: MB(m.rss), heapUsedMB: MB(m.heapUsed) }
-        if (gc !== undefined) {
-          gc()
-          point.liveHeapMB = MB(process.memoryUsage().heapUsed)
-        }
-        timeline.push(point)
-        log(`  ${String(pct).padStart(3)} %  batch ${String(batch).padStart(5)}  rss ${point.rssMB} MB  heap ${point.heapUsedMB} MB${point.liveHeapMB !== undefined ? ` (live ${point.liveHeapMB} MB)` : ''}  open ${app!.pipeline.correlator.openCount}  indexed ${app!.pipeline.correlator.indexSize}  recorded ${app!.store.count()}`)
-      })
-    } finally {
-      clearInterval(timer)
-    }
-    const rssEnd = process.memoryUsage.rss()
-    if (rssEnd > peak) peak = rssEnd
-    const counts = app.outbox.counts()
-    const closed: Record<string, number> = {}
-    for (const v of (await app.metrics.closed.get()).values) closed[`${String(v.labels.type)}/${String(v.labels.outcome)}`] = v.value
-    const { bytes, ...rest } = fig
-    const figures: KubechangesFigures = {
-      ...rest,
-      connections,
-      peakRssMB: MB(peak),
-      rssStartMB: MB(rssStart),
-      rssEndMB: MB(rssEnd),
-      rssTimeline: timeline,
-      app: { changesRecorded: app.store.count(), outboxDelivered: counts.delivered, outboxPending: counts.pending, windowOpen: app.pipeline.correlator.openCount, indexedObjects: app.pipeline.correlator.indexSize, closed }
-    }
-    log(`  kubechanges: ${figures.eventsPerSec} events/s, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms over ${figures.batches} batches`)
-    return { figures, bytes }
-  } finally {
-    await app?.close()
-    rmSync(dir, { recursive: true, force: true })
   }
 }
 
-async function measureBare (client: Client, o: RunOptions, log: (line: string) => void): Promise<{ figures: ServerFigures, bytes: ClientFigures['bytes'] }> {
+async function startBare (): Promise<Side> {
   // The floor: receive the body, JSON.parse it, answer 200.
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -228,16 +242,24 @@ async function measureBare (client: Client, o: RunOptions, log: (line: string) =
   let connections = 0
   server.on('connection', () => { connections++ })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', () => resolve()))
-  try {
-    log(`bare node:http + JSON.parse, ${o.connections} connection(s): up to ${o.batches} batches / ${o.durationMs} ms`)
-    const { bytes, ...rest } = await client.run({ ...o, name: 'bare', port: (server.address() as AddressInfo).port, check: false })
-    const figures = { ...rest, connections }
-    log(`  bare: ${figures.eventsPerSec} events/s, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms over ${figures.batches} batches`)
-    return { figures, bytes }
-  } finally {
-    server.closeAllConnections()
-    await new Promise<void>(resolve => server.close(() => resolve()))
+  return {
+    name: 'bare',
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    posted: 0,
+    slices: [],
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    }
   }
+}
+
+async function slice (client: Client, side: Side, o: SliceOptions, warm: boolean): Promise<ClientFigures> {
+  const fig = await client.run({ ...o, warmup: warm ? o.warmup : 0, name: side.name, port: side.port, check: side.name === 'kubechanges', first: side.posted })
+  side.posted += (warm ? o.warmup : 0) + fig.latencies.length
+  side.slices.push(fig)
+  return fig
 }
 
 export async function benchIngest (opts: IngestBenchOptions = {}): Promise<IngestBenchResult> {
@@ -246,12 +268,14 @@ export async function benchIngest (opts: IngestBenchOptions = {}): Promise<Inges
   const durationMs = opts.durationMs ?? 15_000
   const warmup = opts.warmup ?? 8
   const P = opts.templates ?? 8
+  const rounds = opts.rounds ?? 4
   const shape = opts.shape ?? 'heavy'
   const connectionCounts = opts.connections ?? [1]
   const log = opts.log === false ? () => {} : opts.log ?? ((line: string) => { process.stderr.write(line + '\n') })
   if (!(batchSize >= 20 && batchSize <= 5000)) throw new Error('batchSize: 20..5000')
   if (!(batches >= 1 && batches <= 100_000)) throw new Error('batches: 1..100000')
   if (!(durationMs >= 100 && durationMs <= 3_600_000)) throw new Error('durationMs: 100..3600000')
+  if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 100)) throw new Error('rounds: 1..100')
   if (connectionCounts.length === 0 || !connectionCounts.every(n => Number.isInteger(n) && n >= 1 && n <= 64)) throw new Error('connections: 1..64')
 
   const rssBaseline = process.memoryUsage.rss()
@@ -260,22 +284,73 @@ export async function benchIngest (opts: IngestBenchOptions = {}): Promise<Inges
   // Event time starts a little in the past and moves one second per batch.
   const t0 = Math.floor(Date.now() / 1000) * 1000 - 60_000
   const client = await startClient({ batchSize, templates: P, shape })
-  log(`client: ${P} templates of ${batchSize} events (${shape}), ${MB(client.templateBytes)} MiB each`)
+  log(`client: ${P} templates of ${batchSize} events (${shape}), ${MB(client.templateBytes)} MiB each; ${rounds} rounds of up to ${Math.ceil(batches / rounds)} batches / ${Math.round(durationMs / rounds)} ms per server`)
   const runs: IngestRun[] = []
-  let bytes: ClientFigures['bytes'] = { avg: 0, min: 0, max: 0 }
+  const bytes: number[] = []
   try {
     for (const connections of connectionCounts) {
-      const o: RunOptions = { connections, batches, warmup, durationMs, t0 }
-      let kubechanges: KubechangesFigures = { ...zero, peakRssMB: 0, rssStartMB: 0, rssEndMB: 0, rssTimeline: [], app: { changesRecorded: 0, outboxDelivered: 0, outboxPending: 0, windowOpen: 0, indexedObjects: 0, closed: {} } }
-      let bare = zero
-      if (opts.only !== 'bare') ({ figures: kubechanges, bytes } = await measureKubechanges(client, o, log, gc))
-      if (opts.only !== 'kubechanges') ({ figures: bare, bytes } = await measureBare(client, o, log))
-      runs.push({
-        connections,
-        kubechanges,
-        bare,
-        ratio: bare.eventsPerSec > 0 && kubechanges.eventsPerSec > 0 ? Math.round((kubechanges.eventsPerSec / bare.eventsPerSec) * 100) / 100 : 0
-      })
+      const o: SliceOptions = { connections, batches: Math.ceil(batches / rounds), warmup, durationMs: durationMs / rounds, t0 }
+      const kc = opts.only !== 'bare' ? await startKubechanges() : undefined
+      const bare = opts.only !== 'kubechanges' ? await startBare() : undefined
+      try {
+        const rssStart = process.memoryUsage.rss()
+        let peak = rssStart
+        const sample = (): void => { const rss = process.memoryUsage.rss(); if (rss > peak) peak = rss }
+        const timer = setInterval(sample, 100)
+        const timeline: RssPoint[] = [{ pct: 0, batch: 0, rssMB: MB(rssStart), heapUsedMB: MB(process.memoryUsage().heapUsed) }]
+        if (gc !== undefined) {
+          gc()
+          timeline[0]!.liveHeapMB = MB(process.memoryUsage().heapUsed)
+        }
+        try {
+          for (let r = 0; r < rounds; r++) {
+            if (kc !== undefined) {
+              const f = await slice(client, kc, o, r === 0)
+              bytes.push(...f.bytes)
+              const m = process.memoryUsage()
+              sample()
+              const point: RssPoint = { pct: Math.round(100 * (r + 1) / rounds), batch: kc.slices.reduce((a, s) => a + s.latencies.length, 0), rssMB: MB(m.rss), heapUsedMB: MB(m.heapUsed) }
+              if (gc !== undefined) {
+                gc()
+                point.liveHeapMB = MB(process.memoryUsage().heapUsed)
+              }
+              timeline.push(point)
+              const c = kc.app.pipeline.correlator
+              log(`  ${connections} conn, round ${r + 1}/${rounds}: kubechanges ${Math.round(f.latencies.length * batchSize / (f.wallMs / 1000))} events/s  rss ${point.rssMB} MB  heap ${point.heapUsedMB} MB${point.liveHeapMB !== undefined ? ` (live ${point.liveHeapMB} MB)` : ''}  open ${c.openCount}  indexed ${c.indexSize}  recorded ${kc.app.store.count()}`)
+            }
+            if (bare !== undefined) {
+              const f = await slice(client, bare, o, r === 0)
+              if (kc === undefined) bytes.push(...f.bytes)
+              log(`  ${connections} conn, round ${r + 1}/${rounds}: bare ${Math.round(f.latencies.length * batchSize / (f.wallMs / 1000))} events/s`)
+            }
+          }
+        } finally {
+          clearInterval(timer)
+        }
+        sample()
+        let kubechanges: KubechangesFigures = { ...zero, peakRssMB: 0, rssStartMB: 0, rssEndMB: 0, rssTimeline: [], app: { changesRecorded: 0, outboxDelivered: 0, outboxPending: 0, windowOpen: 0, indexedObjects: 0, closed: {} } }
+        if (kc !== undefined) {
+          const counts = kc.app.outbox.counts()
+          const closed: Record<string, number> = {}
+          for (const v of (await kc.app.metrics.closed.get()).values) closed[`${String(v.labels.type)}/${String(v.labels.outcome)}`] = v.value
+          const c = kc.app.pipeline.correlator
+          kubechanges = {
+            ...figures(kc.slices, batchSize, kc.connections()),
+            peakRssMB: MB(peak),
+            rssStartMB: MB(rssStart),
+            rssEndMB: MB(process.memoryUsage.rss()),
+            rssTimeline: timeline,
+            app: { changesRecorded: kc.app.store.count(), outboxDelivered: counts.delivered, outboxPending: counts.pending, windowOpen: c.openCount, indexedObjects: c.indexSize, closed }
+          }
+        }
+        const floor = bare !== undefined ? figures(bare.slices, batchSize, bare.connections()) : zero
+        const ratio = floor.eventsPerSec > 0 && kubechanges.eventsPerSec > 0 ? Math.round((kubechanges.eventsPerSec / floor.eventsPerSec) * 100) / 100 : 0
+        log(`  ${connections} conn: kubechanges ${kubechanges.eventsPerSec} events/s (p99 ${kubechanges.p99Ms} ms), bare ${floor.eventsPerSec} events/s (p99 ${floor.p99Ms} ms): ratio ${ratio}`)
+        runs.push({ connections, kubechanges, bare: floor, ratio })
+      } finally {
+        await kc?.close()
+        await bare?.close()
+      }
     }
   } finally {
     client.close()
@@ -283,7 +358,17 @@ export async function benchIngest (opts: IngestBenchOptions = {}): Promise<Inges
 
   return {
     runs,
-    batch: { shape, size: batchSize, avgBytes: bytes.avg, minBytes: bytes.min, maxBytes: bytes.max, templates: P, warmup, mix: batchMix(batchSize, shape) },
+    batch: {
+      shape,
+      size: batchSize,
+      avgBytes: Math.round(bytes.reduce((a, x) => a + x, 0) / Math.max(1, bytes.length)),
+      minBytes: bytes.length > 0 ? Math.min(...bytes) : 0,
+      maxBytes: bytes.length > 0 ? Math.max(...bytes) : 0,
+      templates: P,
+      warmup,
+      rounds,
+      mix: batchMix(batchSize, shape)
+    },
     rssBaselineMB: MB(rssBaseline),
     loadavg: { before: r1(loadBefore), after: r1(loadavg()[0]!) },
     cpus: cpus().length

@@ -81,6 +81,7 @@ const ingest: Section<IngestBenchResult> = {
       ...(numArg(args, 'duration') !== undefined ? { durationMs: numArg(args, 'duration')! } : {}),
       ...(numArg(args, 'warmup') !== undefined ? { warmup: numArg(args, 'warmup')! } : {}),
       ...(numArg(args, 'templates') !== undefined ? { templates: numArg(args, 'templates')! } : {}),
+      ...(numArg(args, 'rounds') !== undefined ? { rounds: numArg(args, 'rounds')! } : {}),
       ...(listArg(args, 'connections') !== undefined ? { connections: listArg(args, 'connections')! } : {}),
       ...(shape !== undefined ? { shape: shape as BatchShape } : {}),
       ...(args.has('live-heap') ? { liveHeap: true } : {}),
@@ -92,13 +93,13 @@ const ingest: Section<IngestBenchResult> = {
     for (const { connections: n, kubechanges: k, bare: b, ratio } of r.runs) {
       const c = `${n} conn`
       rows.push(
-        [`${c}: batches measured`, `kubechanges ${k.batches} (${fmt(k.events)} events, ${fmt(k.wallMs)} ms), bare ${b.batches} (${fmt(b.events)} events, ${fmt(b.wallMs)} ms); warm-up ${r.batch.warmup} each`],
+        [`${c}: batches measured`, `kubechanges ${k.batches} (${fmt(k.events)} events, ${fmt(k.wallMs)} ms), bare ${b.batches} (${fmt(b.events)} events, ${fmt(b.wallMs)} ms); warm-up ${r.batch.warmup} each, ${r.batch.rounds} alternating rounds`],
         [`${c}: kubechanges events/s`, `${fmt(k.eventsPerSec)}  (p50 ${k.p50Ms} ms, p99 ${k.p99Ms} ms, max ${k.maxMs} ms per batch)`],
         [`${c}: bare events/s`, `${fmt(b.eventsPerSec)}  (p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms, max ${b.maxMs} ms per batch)`],
         [`${c}: ratio kubechanges/bare`, `${ratio} (target ≥ 0.8${n >= 4 ? ', p99 < 100 ms' : ''})${ratio > 0 && ratio < 0.8 ? '  BELOW TARGET' : ''}${n >= 4 && k.p99Ms >= 100 ? '  P99 OVER 100 MS' : ''}`],
         [`${c}: rss start / peak / end`, `${k.rssStartMB} / ${k.peakRssMB} / ${k.rssEndMB} MB (process before the app: ${r.rssBaselineMB} MB)`],
-        [`${c}: rss each 10 %`, k.rssTimeline.map(p => `${p.pct}%:${p.rssMB}`).join(' ')],
-        ...(k.rssTimeline.some(p => p.liveHeapMB !== undefined) ? [[`${c}: live heap each 10 %`, k.rssTimeline.map(p => `${p.pct}%:${p.liveHeapMB ?? '-'}`).join(' ')] as [string, string]] : []),
+        [`${c}: rss each round`, k.rssTimeline.map(p => `${p.pct}%:${p.rssMB}`).join(' ')],
+        ...(k.rssTimeline.some(p => p.liveHeapMB !== undefined) ? [[`${c}: live heap each round`, k.rssTimeline.map(p => `${p.pct}%:${p.liveHeapMB ?? '-'}`).join(' ')] as [string, string]] : []),
         [`${c}: app`, `changes recorded ${k.app.changesRecorded}, delivered ${k.app.outboxDelivered}, pending ${k.app.outboxPending}, open ${k.app.windowOpen}, objects indexed ${k.app.indexedObjects}; closed ${Object.entries(k.app.closed).map(([t, x]) => `${t} ${x}`).join(', ')}`],
         [`${c}: errors (non-200)`, `kubechanges ${k.errors}, bare ${b.errors}; TCP connections: kubechanges ${k.connections}, bare ${b.connections}`]
       )
@@ -179,7 +180,7 @@ async function main (): Promise<void> {
   const delivery = await optionalDelivery()
   if (delivery !== undefined) sections.push(delivery)
   if (help) {
-    console.log('usage: npm run bench -- [--json] [--only NAME] [--batches N] [--batch-size N] [--duration MS] [--warmup N] [--templates N] [--connections N[,N…]] [--shape heavy|light] [--side kubechanges|bare] [--live-heap] [--count N]')
+    console.log('usage: npm run bench -- [--json] [--only NAME] [--batches N] [--batch-size N] [--duration MS] [--warmup N] [--templates N] [--rounds N] [--connections N[,N…]] [--shape heavy|light] [--side kubechanges|bare] [--live-heap] [--count N]')
     for (const s of sections) console.log(`  ${s.name.padEnd(10)} ${s.description}`)
     return
   }
