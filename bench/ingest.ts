@@ -257,7 +257,7 @@ async function startBare (): Promise<Side> {
 
 async function slice (client: Client, side: Side, o: SliceOptions, warm: boolean): Promise<ClientFigures> {
   const fig = await client.run({ ...o, warmup: warm ? o.warmup : 0, name: side.name, port: side.port, check: side.name === 'kubechanges', first: side.posted })
-  side.posted += (warm ? o.warmup : 0) + fig.latencies.length
+  side.posted += (warm ? o.warmup : 0) + fig.latencies.length + fig.errors
   side.slices.push(fig)
   return fig
 }
