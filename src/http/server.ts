@@ -48,15 +48,19 @@ export async function buildServer (ctx: AppContext, opts: ServerOptions): Promis
   // JSON only: anything else is a 415, not a guess.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
-    if (exceedsDepth(body, config.maxJsonDepth)) {
+    let value: unknown
+    try {
+      value = JSON.parse(body.toString('utf8'))
+    } catch (e) {
+      done(errors.BAD_JSON(`body is not valid JSON: ${(e as Error).message}`), undefined)
+      return
+    }
+    // After the parse (V8's parser does not recurse), before anything walks the value.
+    if (exceedsDepth(value, config.maxJsonDepth)) {
       done(errors.TOO_DEEP(`body nests deeper than ${config.maxJsonDepth} levels`), undefined)
       return
     }
-    try {
-      done(null, JSON.parse(body.toString('utf8')))
-    } catch (e) {
-      done(errors.BAD_JSON(`body is not valid JSON: ${(e as Error).message}`), undefined)
-    }
+    done(null, value)
   })
 
   installErrorHandlers(app, ctx.metrics)

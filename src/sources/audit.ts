@@ -24,33 +24,44 @@ function str (v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined
 }
 
-function parseTime (...candidates: unknown[]): number | undefined {
-  for (const c of candidates) {
-    if (typeof c === 'string') {
-      const t = Date.parse(c)
-      if (!Number.isNaN(t)) return t
-    }
-  }
-  return undefined
+function parseTime (c: unknown): number | undefined {
+  if (typeof c !== 'string') return undefined
+  const t = Date.parse(c)
+  return Number.isNaN(t) ? undefined : t
 }
 
 function isDryRun (requestURI: string | undefined): boolean {
   if (requestURI === undefined) return false
   const q = requestURI.indexOf('?')
   if (q < 0) return false
+  // Most writes carry no dryRun at all: skip parsing their query (unless it is
+  // percent-encoded, where "dryRun" may be spelled with escapes).
+  if (!requestURI.includes('dryRun', q) && !requestURI.includes('%', q)) return false
   // dryRun=All is the only value the API accepts; any dryRun means "not persisted".
   return new URLSearchParams(requestURI.slice(q + 1)).has('dryRun')
 }
 
+/** The array itself when every element is a string (the usual case: no copy), else its strings. */
+function strings (v: unknown[]): string[] {
+  for (let i = 0; i < v.length; i++) {
+    if (typeof v[i] !== 'string') return v.filter((s: unknown): s is string => typeof s === 'string')
+  }
+  return v as string[]
+}
+
+function isOwnerRef (r: unknown): r is OwnerRef {
+  return isObject(r) && typeof r.uid === 'string' && typeof r.kind === 'string' && typeof r.name === 'string'
+}
+
 export function actorFromUserInfo (user: unknown, impersonated?: unknown, extra?: { sourceIPs?: unknown, userAgent?: unknown }): Actor | undefined {
   if (!isObject(user) || typeof user.username !== 'string') return undefined
-  const groups = (u: Record<string, any>): string[] => Array.isArray(u.groups) ? u.groups.filter((g: unknown): g is string => typeof g === 'string') : []
   const base = isObject(impersonated) && typeof impersonated.username === 'string' ? impersonated : user
-  const actor: Actor = { username: base.username, groups: groups(base) }
+  // The arrays of a freshly parsed body are ours: kept as they are, not copied.
+  const actor: Actor = { username: base.username, groups: Array.isArray(base.groups) ? strings(base.groups) : [] }
   if (typeof base.uid === 'string') actor.uid = base.uid
   if (base !== user) actor.impersonatedBy = user.username
   if (extra !== undefined) {
-    if (Array.isArray(extra.sourceIPs)) actor.sourceIPs = extra.sourceIPs.filter((s: unknown): s is string => typeof s === 'string')
+    if (Array.isArray(extra.sourceIPs)) actor.sourceIPs = strings(extra.sourceIPs)
     if (typeof extra.userAgent === 'string') actor.userAgent = extra.userAgent
   }
   return actor
@@ -59,7 +70,10 @@ export function actorFromUserInfo (user: unknown, impersonated?: unknown, extra?
 export function ownersOf (obj: K8sObject | undefined): OwnerRef[] {
   const refs = obj?.metadata?.ownerReferences
   if (!Array.isArray(refs)) return []
-  return refs.filter((r): r is OwnerRef => isObject(r) && typeof r.uid === 'string' && typeof r.kind === 'string' && typeof r.name === 'string')
+  for (let i = 0; i < refs.length; i++) {
+    if (!isOwnerRef(refs[i])) return refs.filter(isOwnerRef)
+  }
+  return refs
 }
 
 /** The uid of the object a response talks about; a delete answers with a Status carrying details.uid. */
@@ -79,8 +93,9 @@ function responseObject (resp: unknown, kind: string): K8sObject | undefined {
 /** Our admission webhook's auditAnnotations arrive prefixed with the webhook's name. */
 function admissionUidOf (annotations: unknown): string | undefined {
   if (!isObject(annotations)) return undefined
-  for (const [k, v] of Object.entries(annotations)) {
-    if (k.endsWith('/admission-uid') && typeof v === 'string' && v !== '') return v
+  for (const k in annotations) {
+    const v: unknown = annotations[k]
+    if (typeof v === 'string' && v !== '' && k.endsWith('/admission-uid')) return v
   }
   return undefined
 }
@@ -115,7 +130,7 @@ export function normalizeAuditEvent (ev: unknown): AuditResult {
   if (name === '') return { kind: 'dropped', reason: 'noise', auditID }
   if (subresource === 'status') action = 'status'
 
-  const at = parseTime(ev.stageTimestamp, ev.timestamp, ev.requestReceivedTimestamp)
+  const at = parseTime(ev.stageTimestamp) ?? parseTime(ev.timestamp) ?? parseTime(ev.requestReceivedTimestamp)
   if (at === undefined) return { kind: 'malformed', error: errors.BAD_EVENT(`audit event ${auditID}: no valid timestamp`) }
 
   const kind = kindForResource(resource, ev.responseObject?.kind ?? ev.requestObject?.kind)
