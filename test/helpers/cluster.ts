@@ -162,7 +162,7 @@ export class Cluster {
   create (user: User, r: Resource, obj: any, opts: { level?: AuditEvent['level'], generate?: boolean } = {}): any {
     const ns = obj.metadata.namespace
     const full = this.#stamp(r, obj)
-    if (full.spec !== undefined && r.kind !== 'Service' && r.kind !== 'Pod') full.metadata.generation = 1
+    if (full.spec !== undefined && !(r.group === '' && (r.kind === 'Service' || r.kind === 'Pod'))) full.metadata.generation = 1
     this.objects.set(this.key(r, ns, full.metadata.name), full)
     this.request({ user, verb: 'create', r, ns, name: full.metadata.name, requestObject: obj, responseObject: full, level: opts.level })
     this.onWrite?.('ADDED', r, full)

@@ -36,8 +36,9 @@ export function generic (input: StatusInput): StatusResult {
   const obj = input.object
   const gen = targetGeneration(input)
   const observed = observedGeneration(obj)
-  if (!hasStatus(obj) || (observed === undefined && conditions(obj).length === 0)) {
-    return { state: 'none', reason: 'NoStatus', message: 'the object reports no status to wait for' }
+  if (!hasStatus(obj)) return { state: 'none', reason: 'NoStatus', message: 'the object reports no status to wait for' }
+  if (observed === undefined && conditions(obj).length === 0) {
+    return { state: 'none', reason: 'NoStandardStatus', message: 'the status has no observedGeneration and no conditions' }
   }
   for (const type of ['Stalled', 'Failed']) {
     const c = condition(obj, type)

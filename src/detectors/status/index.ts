@@ -65,7 +65,9 @@ function celRule (key: string, exprs: Compiled, timeoutSeconds: number | undefin
     if (b.state === 'failed' && exprs.failed === undefined) return withProblem(b)
     if (b.state === 'succeeded' && ok === undefined) return withProblem(b)
     if (b.state === 'none' && ok === undefined && exprs.failed === undefined) return withProblem(b)
-    return withProblem({ state: 'waiting', reason: b.state === 'waiting' && b.reason !== undefined ? b.reason : 'RuleNotMet', ...(b.state === 'waiting' && b.message !== undefined ? { message: b.message } : {}) })
+    // Undecided: say why in the base rule's words when it has some (no status yet, an old generation).
+    const undecided = b.state === 'waiting' || b.state === 'none'
+    return withProblem({ state: 'waiting', reason: undecided && b.reason !== undefined ? b.reason : 'RuleNotMet', ...(undecided && b.message !== undefined ? { message: b.message } : {}) })
   }
   return { name, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}), evaluate }
 }
