@@ -1,9 +1,10 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { parse as parseYaml } from 'yaml'
 import { applyFile, DEFAULTS, loadConfig } from '../../../src/config.js'
 import { kindKeys, parseKinds, statusRuleFor } from '../../../src/detectors/status/index.js'
 import { Cluster, USERS } from '../../helpers/cluster.js'
@@ -103,4 +104,15 @@ t.test('a bad rule stops the start: exit 2 with the key path', async t => {
   const [code] = await once(child, 'exit')
   t.equal(code, 2)
   t.equal(err.trim(), `kubechanges: KC_BAD_CONFIG: kinds["widgets.example.com"].succeeded: unknown function 'isReady'`)
+})
+
+t.test("the README's kinds: example is valid and does what it says", async t => {
+  const readme = readFileSync(join(import.meta.dirname, '../../../README.md'), 'utf8')
+  const block = /```yaml\n(kinds:\n[\s\S]*?)```/.exec(readme)?.[1]
+  t.ok(block, 'the README shows a kinds: block')
+  const { kinds } = applyFile(structuredClone(DEFAULTS), parseYaml(block!))
+  const rule = statusRuleFor('Widget', 'example.com', { kinds })
+  t.equal(rule.timeoutSeconds, 300)
+  const at = (phase: string, observedGeneration: number): any => ({ metadata: { generation: 2 }, status: { phase, observedGeneration } })
+  t.same([at('Provisioning', 2), at('Ready', 1), at('Ready', 2), at('Error', 2)].map(object => rule.evaluate({ object, generation: 2 }).state), ['waiting', 'waiting', 'succeeded', 'failed'])
 })
