@@ -31,11 +31,13 @@ export class CelCompileError extends Error {}
 
 function describeType (t: CelType): string { return String(t) }
 
+const CONSTANT_TYPES: Record<string, string> = { nullValue: 'null', boolValue: 'bool', int64Value: 'int', uint64Value: 'uint', doubleValue: 'double', stringValue: 'string', bytesValue: 'bytes', durationValue: 'duration', timestampValue: 'timestamp' }
+
 /** What the root of the tree can evaluate to: 'bool', 'dyn', or the name of a type that is never a bool. */
 function resultType (e: Expr): string {
   const k = e.exprKind
   switch (k.case) {
-    case 'constExpr': return k.value.constantKind.case === 'boolValue' ? 'bool' : (k.value.constantKind.case ?? 'null').replace(/Value$/, '').replace('int64', 'int').replace('uint64', 'uint').replace('nullValue', 'null')
+    case 'constExpr': return CONSTANT_TYPES[k.value.constantKind.case ?? 'nullValue'] ?? 'dyn'
     case 'listExpr': return 'list'
     case 'structExpr': return 'map'
     case 'selectExpr': return k.value.testOnly ? 'bool' : 'dyn'

@@ -23,12 +23,13 @@ function fluxRule (input: StatusInput, opts: { retryIsWaiting: boolean }): Statu
   const stalled = condition(obj, 'Stalled')
   const ready = condition(obj, 'Ready')
   if (isTrue(stalled) && isCurrent(stalled!, input)) {
-    // Ready carries the release's own reason (UpgradeFailed); Stalled the reason it stopped retrying.
-    const r = isFalse(ready) && ready!.reason !== undefined ? describe(ready) : describe(stalled)
-    return { state: 'failed', reason: r.reason ?? 'Stalled', ...(describe(stalled).message !== undefined ? { message: describe(stalled).message } : r.message !== undefined ? { message: r.message } : {}) }
+    // Ready says what failed (UpgradeFailed and Helm's error), Stalled why it stopped retrying.
+    const what = isFalse(ready) ? describe(ready) : {}
+    const message = [what.message, describe(stalled).message].filter(m => m !== undefined).join('; ')
+    return { state: 'failed', reason: what.reason ?? stalled!.reason ?? 'Stalled', ...(message !== '' ? { message } : {}) }
   }
   if (ready === undefined) return { state: 'waiting', reason: 'NoReadyCondition', message: 'the controller has not reported Ready yet' }
-  if (!isCurrent(ready, input) && !(isTrue(ready) && (observedGeneration(obj) ?? 0) >= gen)) {
+  if (!isCurrent(ready, input)) {
     return { state: 'waiting', reason: 'LatestGenerationNotObserved', message: `the Ready condition does not show generation ${gen}` }
   }
   if (isFalse(ready) && isTerminalReason(ready.reason)) {

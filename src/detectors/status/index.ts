@@ -64,7 +64,8 @@ function celRule (key: string, exprs: Compiled, timeoutSeconds: number | undefin
     const b = base.evaluate(input)
     if (b.state === 'failed' && exprs.failed === undefined) return withProblem(b)
     if (b.state === 'succeeded' && ok === undefined) return withProblem(b)
-    if (b.state === 'none' && ok === undefined && exprs.failed === undefined) return withProblem(b)
+    // Nothing to judge by and no succeeded expression: the base's verdict (applied after the quiet period) stands.
+    if (b.state === 'none' && ok === undefined) return withProblem(b)
     // Undecided: say why in the base rule's words when it has some (no status yet, an old generation).
     const undecided = b.state === 'waiting' || b.state === 'none'
     return withProblem({ state: 'waiting', reason: undecided && b.reason !== undefined ? b.reason : 'RuleNotMet', ...(undecided && b.message !== undefined ? { message: b.message } : {}) })

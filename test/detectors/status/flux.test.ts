@@ -40,7 +40,7 @@ t.test('HelmRelease UpgradeFailed: retrying is waiting, Stalled RetriesExceeded 
   const last = up.statuses.at(-1)
   t.equal(last.status.observedGeneration, 1, 'observedGeneration stays on the last success')
   t.same(judge('HelmRelease', 'helm.toolkit.fluxcd.io', [last], 2), [
-    { state: 'failed', reason: 'UpgradeFailed', message: 'Failed to upgrade after 1 attempt(s)' }
+    { state: 'failed', reason: 'UpgradeFailed', message: 'Helm upgrade failed for release shop/podinfo with chart podinfo@7.0.0: context deadline exceeded; Failed to upgrade after 1 attempt(s)' }
   ])
   // With remediation retries left, helm-controller says Reconciling=True ProgressingWithRetry and tries again.
   const retrying = structuredClone(last)
