@@ -25,7 +25,7 @@ export interface Config {
   notify?: unknown
   logLevel: string
   /** Per-kind status rules (CEL), keyed by resource.group: see src/detectors/status/config.ts. */
-  kinds: KindsConfig
+  kinds?: KindsConfig
 }
 
 export const DEFAULTS: Config = {
