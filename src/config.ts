@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { errors } from './errors.js'
+import { parseKinds, type KindsConfig } from './detectors/status/config.js'
 
 // Configuration: defaults < config file (YAML or JSON) < environment < flags.
 // Every key is validated at start; an error names the key.
@@ -30,6 +31,8 @@ export interface Config {
   /** Passed as-is to the notify section's own parser. */
   notify?: unknown
   logLevel: string
+  /** Per-kind status rules (CEL), keyed by resource.group: see src/detectors/status/config.ts. */
+  kinds?: KindsConfig
 }
 
 export interface HttpLimits {
@@ -60,7 +63,8 @@ export const DEFAULTS: Config = {
   watch: { enabled: 'auto', namespaces: [], kinds: [] },
   tls: {},
   http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, connectionTimeoutMs: 120_000, maxConnections: 1000, maxRequestsPerSocket: 0 },
-  logLevel: 'info'
+  logLevel: 'info',
+  kinds: {}
 }
 
 type Raw = Record<string, unknown>
@@ -106,7 +110,7 @@ function clusterName (v: unknown, key: string): string {
   return s
 }
 
-const TOP_KEYS = ['host', 'port', 'store', 'quietPeriodSeconds', 'window', 'retention', 'bodyLimitBytes', 'maxJsonDepth', 'ignore', 'watch', 'externalURL', 'tls', 'apiTokenFile', 'auditTokenFile', 'http', 'notify', 'logLevel', 'cluster']
+const TOP_KEYS = ['host', 'port', 'store', 'quietPeriodSeconds', 'window', 'retention', 'bodyLimitBytes', 'maxJsonDepth', 'ignore', 'watch', 'externalURL', 'tls', 'apiTokenFile', 'auditTokenFile', 'http', 'notify', 'logLevel', 'cluster', 'kinds']
 
 /** Validate a parsed config file onto the defaults. */
 export function applyFile (base: Config, raw: unknown, source = 'config'): Config {
@@ -154,6 +158,7 @@ export function applyFile (base: Config, raw: unknown, source = 'config'): Confi
   // node refuses a headers timeout longer than the request timeout it is part of.
   if (c.http.requestTimeoutMs > 0 && (c.http.headersTimeoutMs === 0 || c.http.headersTimeoutMs > c.http.requestTimeoutMs)) throw errors.BAD_CONFIG('http.headersTimeoutMs: must be from 1 to http.requestTimeoutMs')
   if (raw.notify !== undefined) c.notify = raw.notify
+  if (raw.kinds !== undefined) c.kinds = parseKinds(raw.kinds)
   return c
 }
 
