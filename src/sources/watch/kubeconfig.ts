@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node'
@@ -64,7 +64,8 @@ function merge (configs: KubeConfig[]): KubeConfig {
 
 function readable (file: string): string | undefined {
   try {
-    accessSync(file, constants.R_OK)
+    // Read, not access(): a directory or a file only root may read passes access(R_OK) as root.
+    readFileSync(file)
     return undefined
   } catch (e) {
     return (e as NodeJS.ErrnoException).code ?? firstLine(e)
