@@ -22,12 +22,13 @@ const NO_COVERAGE = { _TAPJS_PROCESSINFO_COVERAGE_: '0' }
 interface Proc { child: ChildProcess, url: string, stderr: () => string[] }
 
 async function serve (dir: string, kubeconfig: string): Promise<Proc> {
+  mkdirSync(dir, { recursive: true })
   const env = { PATH: process.env.PATH, ...NO_COVERAGE, HOME: dir, KUBECONFIG: kubeconfig, KUBECHANGES_PORT: '0', KUBECHANGES_STORE: join(dir, 'changes.db'), KUBECHANGES_LOG_LEVEL: 'info' }
   const child = spawn(process.execPath, [CLI, 'serve'], { env, cwd: dir })
   let err = ''
   child.stdout.resume()
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`serve did not start: ${err}`)) }, 30_000)
+    const timer = setTimeout(() => { reject(new Error(`serve did not start: ${err}`)) }, 240_000)
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       err += d
       const m = /"address":"(http[^"]+)".*kubechanges listening/.exec(err)
@@ -99,36 +100,42 @@ const cases: Array<{ name: string, file?: string, content?: string, kubeconfig?:
   { name: 'no clusters', file: 'empty.yaml', content: 'apiVersion: v1\nkind: Config\nclusters: []\n', level: 'error', line: /^kubeconfig \(KUBECONFIG=.*empty\.yaml\) cannot be used: it defines no clusters: running audit\/admission-only$/ }
 ]
 
-for (const c of cases) {
-  t.test(`${c.name}: one clear line, no stack trace, audit-only`, async t => {
+// Each case is a process start (seconds on a busy machine): all start at once.
+t.setTimeout(600_000)
+t.test('each unusable kubeconfig: one clear line, no stack trace, audit-only, exit 0 on SIGTERM', async t => {
+  const procs = await Promise.all(cases.map(async c => {
     let kc = c.kubeconfig ?? ''
     if (c.file !== undefined) {
       kc = join(dir, c.file)
       writeFileSync(kc, c.content ?? '')
     }
-    const p = await serve(dir, kc)
+    const p = await serve(join(dir, `run-${cases.indexOf(c)}`), kc)
     t.teardown(() => { p.child.kill('SIGKILL') })
-    t.equal(await postAudit(p.url), 200, 'POST /audit is served')
-    t.equal((await fetch(`${p.url}/readyz`)).status, 200, 'ready: nothing to wait for in audit-only mode')
+    return p
+  }))
+  for (const [i, c] of cases.entries()) {
+    const p = procs[i]
+    t.equal(await postAudit(p.url), 200, `${c.name}: POST /audit is served`)
+    t.equal((await fetch(`${p.url}/readyz`)).status, 200, `${c.name}: ready, nothing to wait for in audit-only mode`)
     const lines = p.stderr()
-    const parsed = lines.map(l => JSON.parse(l) as { level: number, msg: string, err?: unknown })
-    t.notOk(lines.some(l => /\bat .*\.js:\d+/.test(l) || l.includes('"stack"')), 'no stack trace')
+    const parsed = lines.map(l => JSON.parse(l) as { level: number, msg: string })
+    t.notOk(lines.some(l => /\bat .*\.js:\d+/.test(l) || l.includes('"stack"')), `${c.name}: no stack trace`)
     const said = parsed.filter(l => c.line.test(l.msg))
-    t.equal(said.length, 1, `says once: ${String(c.line)}`)
-    t.equal(said[0]?.level, c.level === 'error' ? 50 : 30)
-    t.notOk(parsed.some(l => l.msg === 'watching the cluster'), 'no watch')
-    await stop(t, p)
-  })
-}
+    t.equal(said.length, 1, `${c.name}: says once ${String(c.line)}`)
+    t.equal(said[0]?.level, c.level === 'error' ? 50 : 30, `${c.name}: at level ${c.level}`)
+    t.notOk(parsed.some(l => l.msg === 'watching the cluster'), `${c.name}: no watch`)
+  }
+  for (const p of procs) await stop(t, p)
+})
 
 t.test('a missing file in KUBECONFIG next to a good one: the good one is used (kubectl semantics), the watch runs', async t => {
   const api = await FakeApiServer.create()
   t.teardown(async () => { await api.close() })
   const good = join(dir, 'good.yaml')
   writeFileSync(good, kubeconfig(api.url))
-  const p = await serve(dir, `${join(dir, 'missing')}:${good}`)
+  const p = await serve(join(dir, 'run-good'), `${join(dir, 'missing')}:${good}`)
   t.teardown(() => { p.child.kill('SIGKILL') })
-  const end = Date.now() + 20_000
+  const end = Date.now() + 120_000
   let ready = 0
   while (ready !== 200 && Date.now() < end) {
     ready = (await fetch(`${p.url}/readyz`)).status
