@@ -164,7 +164,7 @@ export function createWatchSource (opts: WatchSourceOptions): WatchSource {
   let missingTimer: NodeJS.Timeout | null = null
   let wakeDiscovery: (() => void) | null = null
 
-  const every = `re-checked every ${recheckMs >= 60_000 ? `${recheckMs / 60_000} min` : recheckMs >= 1000 ? `${recheckMs / 1000} s` : `${recheckMs} ms`}`
+  const every = `re-checked every ${recheckMs % 60_000 === 0 ? `${recheckMs / 60_000} min` : recheckMs % 1000 === 0 ? `${recheckMs / 1000} s` : `${recheckMs} ms`}`
   const later = (ms: number, f: () => void): NodeJS.Timeout => {
     const t = setTimeout(f, ms)
     t.unref()

@@ -6,6 +6,7 @@ import { FakeApiServer, type FakeApiServerOptions } from '../helpers/fake-apiser
 import { testApp, type TestApp } from '../helpers/app.js'
 import { createWatchSource, type WatchSource, type WatchSourceOptions } from '../../src/sources/watch.js'
 import { applyFile, DEFAULTS } from '../../src/config.js'
+import { parseKindName } from '../../src/sources/watch/discovery.js'
 
 // Clusters that serve less than kubechanges asks for: a group version missing,
 // a kind RBAC forbids, custom resources named in watch.extraKinds. Through the
@@ -198,4 +199,23 @@ t.test('watch.extraKinds in the config: validated, the error names the key', asy
     { code: 'KC_BAD_CONFIG', message: 'watch.extraKinds[1]: expected a kubectl-style resource.group name such as rollouts.argoproj.io, got "Rollout"' })
   t.throws(() => applyFile(structuredClone(DEFAULTS), { watch: { extraKinds: 'a b' } }), { message: /^watch\.extraKinds\[0\]: expected a kubectl-style/ })
   t.throws(() => applyFile(structuredClone(DEFAULTS), { watch: { extraKinds: [3] } }), { message: 'watch.extraKinds[0]: expected a non-empty string' })
+})
+
+t.test('kubectl-style names: resource, resource.group, resource.version.group', async t => {
+  t.same(parseKindName('rollouts.argoproj.io'), { resource: 'rollouts', group: 'argoproj.io' })
+  t.same(parseKindName('certificates.v1alpha2.cert-manager.io'), { resource: 'certificates', version: 'v1alpha2', group: 'cert-manager.io' })
+  t.same(parseKindName('configmaps'), { resource: 'configmaps', group: '' })
+  t.same(parseKindName('deployments.v1.apps'), { resource: 'deployments', version: 'v1', group: 'apps' })
+  t.same(parseKindName('helmreleases.helm.toolkit.fluxcd.io'), { resource: 'helmreleases', group: 'helm.toolkit.fluxcd.io' })
+})
+
+t.test('a pinned version and a core resource as extraKinds', async t => {
+  const w = await world(t, {
+    resources: [
+      { group: 'cert-manager.io', version: 'v1', resource: 'certificates', kind: 'Certificate', preferred: true },
+      { group: 'cert-manager.io', version: 'v1alpha2', resource: 'certificates', kind: 'Certificate' }
+    ]
+  }, { extraKinds: ['certificates.v1alpha2.cert-manager.io', 'configmaps', 'cm'] })
+  t.same(w.watch.informers.slice(10).map(i => i.path), ['/apis/cert-manager.io/v1alpha2/certificates', '/api/v1/configmaps'], 'a short name resolves to the same kind, watched once')
+  t.same(await w.readyz(), { statusCode: 200, body: { status: 'ready' } })
 })

@@ -150,9 +150,10 @@ export async function discover (get: Get, defaults: readonly WatchedKind[], extr
     let p = cache.get(path)
     if (p === undefined) {
       p = get(path).then(a => {
-        if (a.code === 404) return null
-        if (a.code !== 200) throw new DiscoveryError(`GET ${path}: HTTP ${a.code}`, a.code)
-        return resourcesOf(a.body)
+        // 404: not served. Anything else (an aggregated API whose backend is
+        // down answers 503) leaves that group version out until the re-check,
+        // rather than holding every other kind back.
+        return a.code === 200 ? resourcesOf(a.body) : null
       })
       cache.set(path, p)
     }
