@@ -331,7 +331,8 @@ export function createWatchSource (opts: WatchSourceOptions): WatchSource {
       if (missingTimer !== null) clearTimeout(missingTimer)
       for (const s of slots) if (s.timer !== null) clearTimeout(s.timer)
       await Promise.all(slots.map(async s => await s.informer?.stop()))
-      await starting
+      // A start that failed was reported by synced(); stopping must still succeed.
+      await starting?.catch(() => {})
     }
   }
 }

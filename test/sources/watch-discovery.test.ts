@@ -87,6 +87,7 @@ t.test('a list answering 404 although discovery listed it (the CRD went away in 
 
 t.test('403 on one kind: ready for the rest; log and /readyz name the missing verb and resource; once granted, watched', async t => {
   const w = await world(t, {}, { recheckMs: 50 }, api => { api.forbid({ resource: 'events.events.k8s.io', verb: 'list' }) })
+  t.equal(w.api.discoveryRequests, 7, 'discovery: /api, /apis and the five group versions of the default kinds')
   const note = 'RBAC: cannot list events.events.k8s.io at cluster scope'
   t.same(await w.readyz(), { statusCode: 200, body: { status: 'ready', warnings: [note] } }, 'ready for the rest')
   t.same(w.warnings(), [`${note}; the rest is watched, re-checked every 50 ms`])
