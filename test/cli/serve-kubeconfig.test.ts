@@ -28,7 +28,8 @@ async function serve (dir: string, kubeconfig: string): Promise<Proc> {
   let err = ''
   child.stdout.resume()
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`serve did not start: ${err}`)) }, 240_000)
+    // A start that fails must not leave the server running behind the test.
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`serve did not start: ${err}`)) }, 240_000)
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       err += d
       const m = /"address":"(http[^"]+)".*kubechanges listening/.exec(err)
