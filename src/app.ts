@@ -47,6 +47,8 @@ export interface App {
   listen: () => Promise<string>
   close: () => Promise<void>
   readiness: Array<() => string | undefined>
+  /** What /readyz reports without blocking readiness (kinds left out of the watch, RBAC gaps). */
+  readinessNotes: Array<() => string[]>
   /** Run before the store closes (sources stop here). */
   onClose: (f: () => Promise<void>) => void
 }
@@ -110,6 +112,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
   }
 
   const readiness = opts.readiness ?? []
+  const readinessNotes: Array<() => string[]> = []
   // Closing a change writes it and its deliveries: one SQLite transaction per
   // tick or batch instead of two per change.
   const inTransaction = <T>(f: () => T): T => store.db.transaction(f)()
@@ -124,7 +127,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
     inTransaction,
     readiness: () => {
       const reasons = readiness.map(f => f()).filter((r): r is string => r !== undefined)
-      return { ready: reasons.length === 0, reasons }
+      return { ready: reasons.length === 0, reasons, warnings: readinessNotes.flatMap(f => f()) }
     },
     apiToken: () => apiToken,
     auditToken: () => auditToken
@@ -175,6 +178,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
     tick,
     start,
     readiness,
+    readinessNotes,
     onClose: f => { closers.push(f) },
     listen: async () => {
       const address = await server.listen({ host: config.host, port: config.port })
