@@ -69,6 +69,7 @@ const ingest: Section<IngestBenchResult> = {
     ...(numArg(args, 'duration') !== undefined ? { durationMs: numArg(args, 'duration')! } : {}),
     ...(numArg(args, 'warmup') !== undefined ? { warmup: numArg(args, 'warmup')! } : {}),
     ...(numArg(args, 'templates') !== undefined ? { templates: numArg(args, 'templates')! } : {}),
+    ...(numArg(args, 'connections') !== undefined ? { connections: numArg(args, 'connections')! } : {}),
     ...(args.has('live-heap') ? { liveHeap: true } : {}),
     ...(args.get('side') === 'kubechanges' || args.get('side') === 'bare' ? { only: args.get('side') as 'kubechanges' | 'bare' } : {})
   }),

@@ -7,6 +7,7 @@ import type { Pipeline } from '../pipeline.js'
 import { ownersOf } from './audit.js'
 import { isSensitiveKind } from './kinds.js'
 import { redactValues } from './redact.js'
+import { podLink } from './pod-link.js'
 import { DEFAULT_WATCHED_KINDS, type WatchedKind } from './watch-kinds.js'
 import { createResilientInformer, type InformerEvent, type ResilientInformer } from './watch/resilient-informer.js'
 
@@ -55,23 +56,7 @@ export function watchObservation (e: InformerEvent, kind: WatchedKind, at: numbe
  * watched for owner links alone.
  */
 export function slim (kind: WatchedKind): (o: K8sObject) => K8sObject {
-  if (kind.kind === 'Pod') {
-    return o => {
-      const m = o.metadata ?? {}
-      return {
-        apiVersion: o.apiVersion,
-        kind: o.kind,
-        metadata: {
-          name: m.name,
-          namespace: m.namespace,
-          uid: m.uid,
-          resourceVersion: m.resourceVersion,
-          ...(m.labels !== undefined ? { labels: m.labels } : {}),
-          ...(m.ownerReferences !== undefined ? { ownerReferences: m.ownerReferences } : {})
-        }
-      }
-    }
-  }
+  if (kind.kind === 'Pod') return podLink
   const dropManaged = (o: K8sObject): K8sObject => {
     if (o.metadata?.managedFields === undefined) return o
     const { managedFields: _m, ...metadata } = o.metadata
@@ -130,6 +115,8 @@ export function createWatchSource (opts: WatchSourceOptions): WatchSource {
     for (const ns of namespaces) {
       const path = collectionPath(kind, ns)
       const resource = kind.group === '' ? kind.resource : `${kind.resource}.${kind.group}`
+      // What the first list held: after a restart, known objects it lacks were deleted meanwhile.
+      let listed: string[] | undefined = []
       const informer = createResilientInformer({
         kc: opts.kc,
         path,
@@ -148,8 +135,16 @@ export function createWatchSource (opts: WatchSourceOptions): WatchSource {
           events.inc({ resource })
           const obs = watchObservation(e, kind, opts.now())
           if (obs === undefined) return
+          if (e.baseline && obs.ref.uid !== undefined) listed?.push(obs.ref.uid)
           if (e.baseline) opts.pipeline.baseline(obs)
           else opts.pipeline.ingest(obs)
+        },
+        onSynced: () => {
+          const uids = listed ?? []
+          listed = undefined
+          // A label-selected list does not show everything: its absences prove nothing.
+          const selective = opts.labelSelector !== undefined && opts.labelSelector !== '' && !['Event', 'Pod', 'EndpointSlice', 'ReplicaSet'].includes(kind.kind)
+          if (kind.kind !== 'Event' && !selective) opts.pipeline.listed({ kind: kind.kind, apiGroup: kind.group, version: kind.version, resource: kind.resource }, ns, uids, opts.now())
         }
       })
       informers.push({ kind, path, informer })
