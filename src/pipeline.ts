@@ -115,7 +115,7 @@ export class Pipeline {
   }
 
   #ingest (obs: Observation): void {
-    if (this.#journal !== undefined && !this.#replaying) this.#record({ k: 'i', o: compactObservation(obs, this.#skips(obs)) })
+    if (this.#journal !== undefined && !this.#replaying) this.#record({ k: 'i', o: compactObservation(obs, this.#skips(obs), obs.action !== 'status' || this.correlator.statusMayMatter(obs)) })
     this.correlator.ingest(obs)
   }
 

@@ -7,17 +7,29 @@ import { podLink } from '../sources/pod-link.js'
 // taken before ingest (the correlator fills in uids and actors on the
 // observation it routes) and shares the object bodies, which nobody mutates.
 
+/** Owned objects the correlator only ever reads as links in owner chains (never their spec or status). */
+const LINK_KINDS = new Set(['Pod', 'ReplicaSet'])
+
 /**
  * `skip`: the observation cannot reach the state machines (an ignored
  * namespace or kind, an auditID already seen): only its time, identity and
- * admission join fields matter.
+ * admission join fields matter. `statusRead`: some open change may read this
+ * object's status; when none can, a workload's status write keeps its
+ * desired state only (all a later diff compares).
  */
-export function compactObservation (obs: Observation, skip: boolean): Observation {
+export function compactObservation (obs: Observation, skip: boolean, statusRead = true): Observation {
   const { object, oldObject: _old, request, ...rest } = obs
   const out: Observation = { ...rest, ref: { ...obs.ref } }
   if (skip) return out
-  if (object !== undefined) out.object = obs.ref.kind === 'Pod' ? podLink(object) : object
-  // The request body only classifies workload writes (a patch names what it changed).
-  if (request !== undefined && WORKLOAD_KINDS.has(obs.ref.kind)) out.request = request
+  const kind = obs.ref.kind
+  if (object !== undefined) {
+    if (LINK_KINDS.has(kind)) out.object = podLink(object)
+    else if (!statusRead && obs.action === 'status' && WORKLOAD_KINDS.has(kind)) {
+      const { status: _status, ...desired } = object
+      out.object = desired
+    } else out.object = object
+  }
+  // The request body only classifies workload writes to desired state (a patch names what it changed).
+  if (request !== undefined && WORKLOAD_KINDS.has(kind) && obs.action !== 'status') out.request = request
   return out
 }

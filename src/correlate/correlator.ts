@@ -180,6 +180,18 @@ export class Correlator {
   /** An audit observation with this auditID would be dropped as a duplicate (recency untouched). */
   seenAudit (auditID: string): boolean { return this.#dedup.seenAudit(auditID) }
 
+  /**
+   * Whether an open change may read the status this observation carries: one
+   * keyed by the object (or by its name, uid not yet known), or any when the
+   * object has owners (its root is elsewhere). Conservative by design.
+   */
+  statusMayMatter (obs: Observation): boolean {
+    if (obs.owners.length > 0) return true
+    const uid = obs.ref.uid ?? obs.object?.metadata?.uid
+    if (uid !== undefined && this.#window.peek(uid) !== undefined) return true
+    return this.#window.peek(`pending:${nameKey(obs.ref.kind, obs.ref.namespace, obs.ref.name)}`) !== undefined || uid === undefined
+  }
+
   /** The whole state as plain data (a snapshot); importing it into a fresh correlator continues exactly. */
   exportState (): CorrelatorState {
     const d = this.#dedup.dump()

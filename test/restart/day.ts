@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Cluster, CONTROLLERS, R, USERS, type AuditEvent } from '../helpers/cluster.js'
+import { testApp, eventList, type TestApp } from '../helpers/app.js'
 import type { Change } from '../../src/model.js'
 
 // A realistic day of a small cluster, as the batches kube-apiserver's audit
@@ -85,7 +89,58 @@ export function buildDay (start = '2026-11-20T10:00:00Z', chunk = 25): Day {
   return { batches, start: t0, end: c.t + 120_000, cluster: c }
 }
 
-/** What must be equal between an interrupted and an uninterrupted run: the whole change but when it was recorded. */
-export function essence (c: Change): unknown {
-  return c
+export type Mode = 'crash' | 'stop' | 'crash-resend'
+export interface Cut { after: number, phase: 'posted' | 'quiet', mode: Mode }
+
+export interface Run { stored: Change[], delivered: Change[] }
+
+/**
+ * The day through the real app on an injected clock, ticking once a second as
+ * serve does; with a cut, the app is crashed (its store connection closed,
+ * nothing unwritten survives) or stopped (close()) there and a new app opens
+ * the same file.
+ */
+export async function runDay (day: Day, cut?: Cut): Promise<Run> {
+  const dir = mkdtempSync(join(tmpdir(), 'kc-restart-'))
+  try {
+    let a: TestApp = await testApp({ dir, start: day.start })
+    const delivered: Change[] = []
+    const tickTo = async (to: number): Promise<void> => {
+      // serve's clock wakes at least once a second
+      while (a.clock.now + 1000 <= to) await a.advance(1000)
+      if (a.clock.now < to) await a.advance(to - a.clock.now)
+    }
+    const restart = async (mode: Mode): Promise<void> => {
+      delivered.push(...a.printed)
+      if (mode === 'stop') await a.app.close()
+      else a.app.store.close()
+      a = await testApp({ dir, start: a.clock.now })
+    }
+    for (let i = 0; i < day.batches.length; i++) {
+      const b = day.batches[i]!
+      await tickTo(b.sendAt)
+      if (cut?.after === i - 1 && cut.phase === 'quiet') await restart(cut.mode)
+      // Under overload the server answers 503 and the apiserver sends the batch again, as here.
+      let res = await a.post(eventList(b.events))
+      for (let n = 0; n < 50 && (res.statusCode === 503 || res.statusCode === 429); n++) {
+        await new Promise(resolve => setTimeout(resolve, 100))
+        res = await a.post(eventList(b.events))
+      }
+      if (res.statusCode !== 200) throw new Error(`batch ${i}: ${res.statusCode}`)
+      await a.advance(0)
+      if (cut?.after === i && cut.phase === 'posted') {
+        await restart(cut.mode)
+        // The 200 was sent but never reached the apiserver: it sends the batch again.
+        if (cut.mode === 'crash-resend') await a.post(eventList(b.events))
+      }
+    }
+    await tickTo(day.end)
+    delivered.push(...a.printed)
+    const stored = a.stored()
+    await a.app.close()
+    return { stored, delivered }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
+

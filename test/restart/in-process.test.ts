@@ -1,60 +1,11 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { testApp, eventList, type TestApp } from '../helpers/app.js'
-import type { Change } from '../../src/model.js'
-import { buildDay, type Day } from './day.js'
+import { buildDay, runDay, type Cut } from './day.js'
 
 // Every cut point of a day, through the real app (fastify, SQLite, outbox,
 // log sink) on an injected clock. A crash is the app dropped without close()
 // (its store connection closed: nothing unwritten survives), then a new app
 // on the same file, as after SIGKILL; a stop is close() (SIGTERM's path).
 // Either way the changes and their deliveries must equal an uninterrupted run.
-
-type Mode = 'crash' | 'stop' | 'crash-resend'
-interface Cut { after: number, phase: 'posted' | 'quiet', mode: Mode }
-
-interface Run { stored: Change[], delivered: Change[] }
-
-async function runDay (day: Day, cut?: Cut): Promise<Run> {
-  const dir = mkdtempSync(join(tmpdir(), 'kc-restart-'))
-  try {
-    let a: TestApp = await testApp({ dir, start: day.start })
-    const delivered: Change[] = []
-    const tickTo = async (to: number): Promise<void> => {
-      // serve's clock wakes at least once a second
-      while (a.clock.now + 1000 <= to) await a.advance(1000)
-      if (a.clock.now < to) await a.advance(to - a.clock.now)
-    }
-    const restart = async (mode: Mode): Promise<void> => {
-      delivered.push(...a.printed)
-      if (mode === 'stop') await a.app.close()
-      else a.app.store.close()
-      a = await testApp({ dir, start: a.clock.now })
-    }
-    for (let i = 0; i < day.batches.length; i++) {
-      const b = day.batches[i]!
-      await tickTo(b.sendAt)
-      if (cut?.after === i - 1 && cut.phase === 'quiet') await restart(cut.mode)
-      const res = await a.post(eventList(b.events))
-      if (res.statusCode !== 200) throw new Error(`batch ${i}: ${res.statusCode}`)
-      await a.advance(0)
-      if (cut?.after === i && cut.phase === 'posted') {
-        await restart(cut.mode)
-        // The 200 was sent but never reached the apiserver: it sends the batch again.
-        if (cut.mode === 'crash-resend') await a.post(eventList(b.events))
-      }
-    }
-    await tickTo(day.end)
-    delivered.push(...a.printed)
-    const stored = a.stored()
-    await a.app.close()
-    return { stored, delivered }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
 
 const day = buildDay()
 
