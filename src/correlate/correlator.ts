@@ -789,6 +789,11 @@ export class Correlator {
   }
 
   #evidence (open: Open, obs: Observation, extend: boolean, note?: string): void {
+    // A change the watch opened without a name learns it from the audit event
+    // of a write to the object itself, also one that does not merge by
+    // resourceVersion (after a restart the first list shows only the last state).
+    if (open.actor === null && open.type !== 'endpoints' && (obs.source === 'audit' || obs.source === 'admission') &&
+        obs.action !== 'status' && obs.ref.uid === open.root.uid && obs.actor !== undefined && !isSystemActor(obs.actor)) open.actor = obs.actor
     open.lastAt = Math.max(open.lastAt, obs.at)
     open.counts[obs.source] = (open.counts[obs.source] ?? 0) + 1
     if (obs.auditID !== undefined && open.auditIDs[open.auditIDs.length - 1] !== obs.auditID) open.auditIDs.push(obs.auditID)
