@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
@@ -7,6 +8,7 @@ import { createMetrics, type PipelineMetrics } from './metrics.js'
 import { Pipeline } from './pipeline.js'
 import { ChangeStore } from './store/changes.js'
 import { Outbox } from './store/outbox.js'
+import { StateStore } from './store/state.js'
 import { createDispatcher, type Dispatcher } from './notify/dispatcher.js'
 import { createSinks, describeNotifyConfig, parseNotifyConfig } from './notify/config.js'
 import { buildServer } from './http/server.js'
@@ -29,7 +31,16 @@ export interface AppOptions {
   /** Extra readiness checks (the watch adds "informers synced"). */
   readiness?: Array<() => string | undefined>
   random?: () => number
+  /** When to write a snapshot of the correlation state (defaults: SNAPSHOT_EVERY). */
+  snapshotEvery?: Partial<typeof SNAPSHOT_EVERY>
 }
+
+/**
+ * A snapshot replaces the journal once it holds this much, or this long after
+ * the last one (if anything was journaled since), and at shutdown. Bounds the
+ * store file and the replay at start-up.
+ */
+export const SNAPSHOT_EVERY = { bytes: 64 * 1024 * 1024, rows: 20_000, ms: 5 * 60_000 }
 
 export interface App {
   server: FastifyInstance
@@ -51,6 +62,10 @@ export interface App {
   readinessNotes: Array<() => string[]>
   /** Run before the store closes (sources stop here). */
   onClose: (f: () => Promise<void>) => void
+  /** Write the whole correlation state and empty the journal (also at close). */
+  snapshot: () => void
+  /** What start-up restored: journal entries replayed and how long it took. */
+  restored: { snapshot: boolean, entries: number, ms: number }
 }
 
 function readToken (key: string, file: string | undefined): string | undefined {
@@ -73,6 +88,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
   const metrics = opts.metrics ?? createMetrics()
   const store = new ChangeStore({ path: config.store, maxAgeDays: config.retention.maxAgeDays, maxCount: config.retention.maxCount })
   const outbox = new Outbox(store.db)
+  const state = new StateStore(store.db)
   const notify = parseNotifyConfig(config.notify, env)
   // The top-level externalURL links notifications too, unless notify sets its own.
   if (notify.externalURL === undefined && config.externalURL !== undefined) notify.externalURL = config.externalURL
@@ -102,7 +118,9 @@ export async function createApp (opts: AppOptions): Promise<App> {
     log,
     onChange,
     ignoreNamespaces: config.ignore.namespaces,
-    ignoreKinds: config.ignore.kinds
+    ignoreKinds: config.ignore.kinds,
+    journal: true,
+    atomic: f => inTransaction(f)
   })
 
   const apiToken = readToken('apiTokenFile', config.apiTokenFile) ?? config.apiToken
@@ -114,8 +132,52 @@ export async function createApp (opts: AppOptions): Promise<App> {
   const readiness = opts.readiness ?? []
   const readinessNotes: Array<() => string[]> = []
   // Closing a change writes it and its deliveries: one SQLite transaction per
-  // tick or batch instead of two per change.
-  const inTransaction = <T>(f: () => T): T => store.db.transaction(f)()
+  // tick or batch instead of two per change. The same transaction appends
+  // what the correlator consumed to the journal: a batch is durable exactly
+  // when the changes it closed are, before its 200 is sent.
+  let depth = 0
+  function inTransaction<T> (f: () => T): T {
+    if (depth > 0) return f()
+    depth++
+    try {
+      return store.db.transaction(() => {
+        const r = f()
+        state.append(pipeline.takeJournal())
+        return r
+      })()
+    } catch (e) {
+      pipeline.dropJournal()
+      throw e
+    } finally {
+      depth--
+    }
+  }
+
+  // Start-up: the snapshot, then the journal after it, through the same
+  // correlator; what closes on the way was recorded then (record() says so)
+  // and is not delivered again.
+  const t0 = performance.now()
+  const loaded = state.load()
+  const restored = { snapshot: loaded.state !== undefined, entries: 0, ms: 0 }
+  if (loaded.state !== undefined || loaded.journalRows > 0) {
+    inTransaction(() => { restored.entries = pipeline.restore(loaded.state, loaded.journal).entries })
+    pipeline.resume()
+    restored.ms = Math.round(performance.now() - t0)
+    log.info({ snapshot: restored.snapshot, journalEntries: restored.entries, open: pipeline.correlator.openCount, objects: pipeline.correlator.indexSize, ms: restored.ms }, 'correlation state restored')
+  }
+  const every = { ...SNAPSHOT_EVERY, ...opts.snapshotEvery }
+  let lastSnapshotAt = now()
+  const snapshot = (): void => {
+    const t = performance.now()
+    const { bytes } = state.writeSnapshot(pipeline.exportState(), now())
+    lastSnapshotAt = now()
+    log.debug({ bytes, ms: Math.round(performance.now() - t), open: pipeline.correlator.openCount, objects: pipeline.correlator.indexSize }, 'correlation state snapshot written')
+  }
+  const maybeSnapshot = (): void => {
+    const j = state.journalSize
+    if (j.bytes >= every.bytes || j.rows >= every.rows || (j.rows > 0 && now() - lastSnapshotAt >= every.ms)) snapshot()
+  }
+  let closing = false
   const tick = (t?: number): void => { inTransaction(() => { pipeline.tick(t ?? now()) }) }
   const ctx: AppContext = {
     config,
@@ -125,6 +187,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
     metrics,
     now,
     inTransaction,
+    closing: () => closing,
     readiness: () => {
       const reasons = readiness.map(f => f()).filter((r): r is string => r !== undefined)
       return { ready: reasons.length === 0, reasons, warnings: readinessNotes.flatMap(f => f()) }
@@ -149,6 +212,12 @@ export async function createApp (opts: AppOptions): Promise<App> {
       } catch (err) {
         // Never let one bad change stop the clock (or the process).
         log.error({ err }, 'closing settled changes failed')
+      }
+      try {
+        // Between batches (handlers run to completion): the state is whole here.
+        maybeSnapshot()
+      } catch (err) {
+        log.error({ err }, 'writing the correlation snapshot failed (the journal still holds everything)')
       }
       const delay = Math.min(maxWait, Math.max(0, pipeline.correlator.nextSettle - now()))
       clock = setTimeout(wake, delay).unref()
@@ -180,6 +249,8 @@ export async function createApp (opts: AppOptions): Promise<App> {
     readiness,
     readinessNotes,
     onClose: f => { closers.push(f) },
+    snapshot,
+    restored,
     listen: async () => {
       const address = await server.listen({ host: config.host, port: config.port })
       if (tls !== undefined) {
@@ -191,12 +262,21 @@ export async function createApp (opts: AppOptions): Promise<App> {
       return address
     },
     close: async () => {
+      // Not ready first (the Service stops routing here), then no new input:
+      // sources stop, the server finishes the batch in flight; then the whole
+      // state is written, so the next start replays nothing.
+      closing = true
       stopClock()
       for (const t of timers) clearInterval(t)
       stopTls?.()
       for (const f of closers) await f()
       await server.close()
       await dispatcher.close()
+      try {
+        snapshot()
+      } catch (err) {
+        log.error({ err }, 'writing the correlation snapshot at shutdown failed (the journal still holds everything)')
+      }
       store.close()
     }
   }

@@ -41,6 +41,7 @@ export const errors = {
   // Start-up
   BAD_CONFIG: define('KC_BAD_CONFIG', 500),
   BAD_ARGUMENT: define('KC_BAD_ARGUMENT', 500),
+  STORE_TOO_NEW: define('KC_STORE_TOO_NEW', 500),
   // Delivery
   DELIVERY_FAILED: define('KC_DELIVERY_FAILED', 502),
   // TLS / certificates

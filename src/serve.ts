@@ -30,7 +30,19 @@ export async function startServe (config: Config, io: Io): Promise<void> {
     if (closing) return
     closing = true
     app.log.info({ signal }, 'shutting down')
-    app.close().then(() => process.exit(0), () => process.exit(1))
+    // Well inside Kubernetes' default terminationGracePeriodSeconds (30 s):
+    // whatever hangs, what was acknowledged is in the journal already.
+    setTimeout(() => {
+      app.log.error('shutdown took over 20 s: exiting; the next start replays the journal')
+      process.exit(1)
+    }, 20_000).unref()
+    app.close().then(() => {
+      app.log.info({ signal }, 'state written, store closed')
+      process.exit(0)
+    }, err => {
+      app.log.error({ err }, 'shutdown failed')
+      process.exit(1)
+    })
   }
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))

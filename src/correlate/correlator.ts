@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { Actor, Change, ChangeDetails, ChangeType, K8sObject, Observation, Outcome, Source, TimelineEntry } from '../model.js'
 import { LRUCache } from 'lru-cache'
-import { Dedup } from './dedup.js'
-import { ObjectIndex, SERVICE_NAME_LABEL, nameKey, type RootRef } from './owners.js'
+import { Dedup, type WriteRecord } from './dedup.js'
+import { ObjectIndex, SERVICE_NAME_LABEL, nameKey, type ObjectInfo, type RootRef } from './owners.js'
 import { Window, type EvictReason } from './window.js'
 import { desiredState, diffObjects, keyChanges } from '../detectors/diff.js'
 import { classifyWorkloadWrite, imageChanges, replicaCounts, revisionOf, rolloutStatus, scaleStatus, WORKLOAD_KINDS, type RolloutStatus } from '../detectors/workload.js'
@@ -48,9 +48,13 @@ export interface CorrelatorOptions {
 /** Audit counts as "arriving" when an audit observation was seen this recently. */
 const AUDIT_ACTIVE_MS = 5 * 60_000
 
-interface EndpointFold { service: string, baseline: Set<string>, current: Set<string> }
+// Everything in an open change is plain data (arrays and records, no Set,
+// Map or class instance), so the correlation state can be written down and
+// read back across restarts (see exportState/importState).
 
-interface Open {
+export interface EndpointFold { service: string, baseline: string[], current: string[] }
+
+export interface Open {
   key: string
   type: ChangeType
   root: RootRef
@@ -75,11 +79,41 @@ interface Open {
   doneAt?: number
   superseded: NonNullable<ChangeDetails['superseded']>
   counts: Partial<Record<Source, number>>
-  auditIDs: Set<string>
+  /** In arrival order; dedup already makes each auditID reach a change once. */
+  auditIDs: string[]
   timeline: TimelineEntry[]
   timelineDropped: number
-  folds: Map<string, EndpointFold>
-  events: Map<string, { reason: string, message: string, count: number }>
+  /** Service "namespace/name" → its endpoint fold. */
+  folds: Record<string, EndpointFold>
+  /** Event reason → what the Events said. */
+  events: Record<string, { reason: string, message: string, count: number }>
+}
+
+type Admission = { actor?: Actor, at: number, action: string, uid: string }
+
+/**
+ * The whole correlation state as plain data: what a snapshot holds. LRU
+ * contents are listed least recently used first, so loading them in order
+ * restores the recency (and with it what a full cache would evict next).
+ */
+export interface CorrelatorState {
+  v: 1
+  now: number
+  /** null: Infinity (JSON has none). */
+  nextSettle: number | null
+  lastAuditAt: number | null
+  /** [key, open change, when it entered the window (its TTL counts from there)]. */
+  window: Array<[string, Open, number]>
+  auditIDs: string[]
+  writes: Array<[string, WriteRecord]>
+  objects: ObjectInfo[]
+  names: Array<[string, string]>
+  /** slice key → [ready address, pod uid | null]. */
+  slices: Array<[string, Array<[string, string | null]>]>
+  serviceSlices: Array<[string, string[]]>
+  admissions: Array<[string, Admission]>
+  /** Continuing from durable state since this clock: first lists are compared with what was known. */
+  resumedAt: number | null
 }
 
 /** How far apart an admission review and the write it announced may be seen, when no exact join exists. */
@@ -113,13 +147,14 @@ export class Correlator {
   /** Service key → slice keys. */
   readonly #serviceSlices = new Map<string, Set<string>>()
   /** Recent admission reviews waiting for the write they announced: their actor joins it. */
-  readonly #admissions = new LRUCache<string, { actor?: Actor, at: number, action: string, uid: string }>({ max: 20_000 })
+  readonly #admissions = new LRUCache<string, Admission>({ max: 20_000 })
   readonly #ignoreNs: Set<string>
   readonly #ignoreKinds: Set<string>
   #now = 0
   /** A lower bound of every open change's settleAt: when time passes it, a scan is due. */
   #nextSettle = Infinity
   #lastAuditAt = -Infinity
+  #resumedAt: number | null = null
 
   constructor (opts: CorrelatorOptions) {
     this.#opts = { maxTimeline: 50, auditGraceMs: 35_000, ...opts }
@@ -141,6 +176,93 @@ export class Correlator {
   get nextSettle (): number { return this.#nextSettle }
   get openCount (): number { return this.#window.size }
   get indexSize (): number { return this.#index.size }
+
+  /** An audit observation with this auditID would be dropped as a duplicate (recency untouched). */
+  seenAudit (auditID: string): boolean { return this.#dedup.seenAudit(auditID) }
+
+  /**
+   * Whether an open change may read the status this observation carries: one
+   * keyed by the object (or by its name, uid not yet known), or any when the
+   * object has owners (its root is elsewhere). Conservative by design.
+   */
+  statusMayMatter (obs: Observation): boolean {
+    if (obs.owners.length > 0) return true
+    const uid = obs.ref.uid ?? obs.object?.metadata?.uid
+    if (uid !== undefined && this.#window.peek(uid) !== undefined) return true
+    return this.#window.peek(`pending:${nameKey(obs.ref.kind, obs.ref.namespace, obs.ref.name)}`) !== undefined || uid === undefined
+  }
+
+  /** The object index holds this object's last full state (recency untouched). */
+  knowsState (uid: string | undefined): boolean {
+    return uid !== undefined && this.#index.peek(uid)?.snapshot !== undefined
+  }
+
+  /** The whole state as plain data (a snapshot); importing it into a fresh correlator continues exactly. */
+  exportState (): CorrelatorState {
+    const d = this.#dedup.dump()
+    const ix = this.#index.dump()
+    return {
+      v: 1,
+      now: this.#now,
+      nextSettle: Number.isFinite(this.#nextSettle) ? this.#nextSettle : null,
+      lastAuditAt: Number.isFinite(this.#lastAuditAt) ? this.#lastAuditAt : null,
+      window: this.#window.dump(),
+      auditIDs: d.auditIDs,
+      writes: d.writes,
+      objects: ix.objects,
+      names: ix.names,
+      slices: [...this.#slices].map(([k, m]) => [k, [...m].map(([a, p]) => [a, p ?? null])]),
+      serviceSlices: [...this.#serviceSlices].map(([k, set]) => [k, [...set]]),
+      admissions: [...this.#admissions.rentries()] as Array<[string, Admission]>,
+      resumedAt: this.#resumedAt
+    }
+  }
+
+  /** Into a fresh correlator (nothing ingested yet). */
+  importState (st: CorrelatorState): void {
+    if (st.v !== 1) throw new Error(`correlation state version ${String(st.v)} is not supported`)
+    this.#now = st.now
+    this.#nextSettle = st.nextSettle ?? Infinity
+    this.#lastAuditAt = st.lastAuditAt ?? -Infinity
+    this.#window.load(st.window)
+    this.#dedup.load({ auditIDs: st.auditIDs, writes: st.writes })
+    this.#index.load({ objects: st.objects, names: st.names })
+    for (const [k, pairs] of st.slices) this.#slices.set(k, new Map(pairs.map(([a, p]) => [a, p ?? undefined])))
+    for (const [k, keys] of st.serviceSlices) this.#serviceSlices.set(k, new Set(keys))
+    for (const [k, v] of st.admissions) this.#admissions.set(k, v)
+    this.#resumedAt = st.resumedAt ?? null
+  }
+
+  /** Whether this correlator continues from durable state (a restart). */
+  get resumed (): boolean { return this.#resumedAt !== null }
+
+  /** From here on, a source's first list is compared with what was known before the restart. */
+  resume (): void {
+    this.#resumedAt ??= this.#now
+  }
+
+  /**
+   * A watch informer's first list after a restart held these uids: what the
+   * state knows of that kind (and namespace) and the list lacks was deleted
+   * while kubechanges was down.
+   */
+  listed (ref: { kind: string, apiGroup: string, version: string, resource: string }, namespace: string | undefined, uids: Set<string>, at: number): void {
+    if (this.#resumedAt === null) return
+    const gone = [...this.#index.ofKind(ref.kind, namespace)].filter(i => !uids.has(i.uid) && !i.uid.startsWith('pending:'))
+    for (const info of gone) {
+      const obs: Observation = {
+        source: 'watch',
+        at,
+        ref: { apiGroup: ref.apiGroup, version: ref.version, kind: ref.kind, resource: ref.resource, namespace: info.namespace, name: info.name, uid: info.uid },
+        action: 'delete',
+        owners: info.owner !== undefined ? [info.owner] : []
+      }
+      if (info.snapshot !== undefined) obs.object = info.snapshot
+      const rv = info.snapshot?.metadata?.resourceVersion
+      if (rv !== undefined) obs.resourceVersion = rv
+      this.ingest(obs)
+    }
+  }
 
   /** Advance the clock (never backwards) and close what has settled or aged out. */
   tick (now: number): void {
@@ -227,6 +349,20 @@ export class Correlator {
     if (obs.at > this.#now) this.#now = obs.at
     this.#opts.hooks?.observed?.(obs.source)
     if (this.#ignoreNs.has(obs.ref.namespace) || this.#ignoreKinds.has(obs.ref.kind)) return
+    if (this.#resumedAt !== null && obs.source === 'watch' && obs.ref.uid !== undefined) {
+      // After a restart the first list is not a blank baseline: an object known
+      // before is the same write again (its resourceVersion) or one made while
+      // kubechanges was down; one created meanwhile is a create.
+      const created = Date.parse(obs.object?.metadata?.creationTimestamp ?? '')
+      if (this.#index.get(obs.ref.uid) !== undefined) {
+        this.ingest({ ...obs, action: 'update' })
+        return
+      }
+      if (created > this.#resumedAt - 1000) {
+        this.ingest({ ...obs, action: 'create' })
+        return
+      }
+    }
     // Remembered so the audit event of the same write, arriving late, opens nothing.
     this.#dedup.check(obs)
     if (obs.source === 'event') return
@@ -581,9 +717,9 @@ export class Correlator {
       const selector = this.#index.get(ep.root.uid)?.snapshot?.spec?.selector as Record<string, string> | undefined
       if (!selectorMatches(selector, labels)) continue
       this.#window.delete(ep.key)
-      for (const [svc, f] of ep.folds) {
-        const mine = open.folds.get(svc)
-        if (mine === undefined) open.folds.set(svc, f)
+      for (const [svc, f] of Object.entries(ep.folds)) {
+        const mine = open.folds[svc]
+        if (mine === undefined) open.folds[svc] = f
         else mine.baseline = f.baseline
       }
       for (const [src, n] of Object.entries(ep.counts)) open.counts[src as Source] = (open.counts[src as Source] ?? 0) + n
@@ -592,9 +728,9 @@ export class Correlator {
   }
 
   #fold (open: Open, service: string, oldUnion: Map<string, unknown>, newUnion: Map<string, unknown>): void {
-    let f = open.folds.get(service)
-    if (f === undefined) open.folds.set(service, f = { service, baseline: new Set(oldUnion.keys()), current: new Set() })
-    f.current = new Set(newUnion.keys())
+    let f = open.folds[service]
+    if (f === undefined) open.folds[service] = f = { service, baseline: [...oldUnion.keys()], current: [] }
+    f.current = [...newUnion.keys()]
   }
 
   #onEvent (obs: Observation): string | undefined {
@@ -609,8 +745,8 @@ export class Correlator {
     // The Event's own count (or series.count) says how often it happened; updates only repeat it.
     const seen = Number(obs.object?.count ?? obs.object?.series?.count ?? 1)
     const count = Number.isFinite(seen) && seen > 0 ? seen : 1
-    const e = open.events.get(reason)
-    if (e === undefined) open.events.set(reason, { reason, message, count })
+    const e = open.events[reason]
+    if (e === undefined) open.events[reason] = { reason, message, count }
     else { e.count = Math.max(e.count, count); e.message = message }
     this.#evidence(open, obs, true, reason)
     return open.key
@@ -637,11 +773,11 @@ export class Correlator {
       idRev,
       superseded: [],
       counts: {},
-      auditIDs: new Set(),
+      auditIDs: [],
       timeline: [],
       timelineDropped: 0,
-      folds: new Map(),
-      events: new Map()
+      folds: {},
+      events: {}
     }
     if (before !== undefined) open.before = before
     if (superseding !== undefined) {
@@ -652,7 +788,7 @@ export class Correlator {
         actor: superseding.actor?.username ?? null
       })
       for (const [s, n] of Object.entries(superseding.counts)) open.counts[s as Source] = n
-      for (const a of superseding.auditIDs) open.auditIDs.add(a)
+      open.auditIDs.push(...superseding.auditIDs)
       open.timeline.push(...superseding.timeline)
       open.folds = superseding.folds
       this.#window.delete(superseding.key)
@@ -665,9 +801,14 @@ export class Correlator {
   }
 
   #evidence (open: Open, obs: Observation, extend: boolean, note?: string): void {
+    // A change the watch opened without a name learns it from the audit event
+    // of a write to the object itself, also one that does not merge by
+    // resourceVersion (after a restart the first list shows only the last state).
+    if (open.actor === null && open.type !== 'endpoints' && (obs.source === 'audit' || obs.source === 'admission') &&
+        obs.action !== 'status' && obs.ref.uid === open.root.uid && obs.actor !== undefined && !isSystemActor(obs.actor)) open.actor = obs.actor
     open.lastAt = Math.max(open.lastAt, obs.at)
     open.counts[obs.source] = (open.counts[obs.source] ?? 0) + 1
-    if (obs.auditID !== undefined) open.auditIDs.add(obs.auditID)
+    if (obs.auditID !== undefined && open.auditIDs[open.auditIDs.length - 1] !== obs.auditID) open.auditIDs.push(obs.auditID)
     if (obs.object !== undefined && obs.ref.uid === open.root.uid && obs.ref.kind === open.root.kind) open.latest = obs.object
     if (open.timeline.length < this.#opts.maxTimeline) {
       const entry: TimelineEntry = { at: new Date(obs.at).toISOString(), source: obs.source, action: obs.action, kind: obs.ref.kind, name: obs.ref.name }
@@ -766,17 +907,21 @@ export class Correlator {
       if (open.replicasTo !== undefined) details.replicas.to = open.replicasTo
     }
     if (open.superseded.length > 0) details.superseded = open.superseded
-    const endpoints = [...open.folds.values()].map(f => ({
-      service: f.service,
-      added: [...f.current].filter(a => !f.baseline.has(a)).sort(),
-      removed: [...f.baseline].filter(a => !f.current.has(a)).sort()
-    })).filter(e => e.added.length + e.removed.length > 0)
+    const endpoints = Object.values(open.folds).map(f => {
+      const baseline = new Set(f.baseline)
+      const current = new Set(f.current)
+      return {
+        service: f.service,
+        added: [...current].filter(a => !baseline.has(a)).sort(),
+        removed: [...baseline].filter(a => !current.has(a)).sort()
+      }
+    }).filter(e => e.added.length + e.removed.length > 0)
     if (endpoints.length > 0) details.endpoints = endpoints
     if (open.type === 'endpoints' && endpoints.length === 0) {
       this.#opts.hooks?.netZero?.()
       return
     }
-    if (open.events.size > 0) details.events = [...open.events.values()].sort((a, b) => b.count - a.count).slice(0, 10)
+    if (Object.keys(open.events).length > 0) details.events = Object.values(open.events).sort((a, b) => b.count - a.count).slice(0, 10)
     let reason = open.reason
     let message = open.message
     if (outcome === 'failed' || outcome === 'timed-out') {

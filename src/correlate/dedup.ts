@@ -51,6 +51,23 @@ export class Dedup {
     return { kind: 'merge', record: rec }
   }
 
+  /** Peek (recency untouched): this auditID was seen, so its observation is a duplicate. */
+  seenAudit (auditID: string): boolean { return this.#auditIDs.has(auditID) }
+
+  /** Contents, least recently used first. */
+  dump (): { auditIDs: string[], writes: Array<[string, WriteRecord]> } {
+    return {
+      // rentries, not dump(): dump() unshifts, quadratic at 200k entries.
+      auditIDs: [...this.#auditIDs.rkeys()],
+      writes: [...this.#writes.rentries()] as Array<[string, WriteRecord]>
+    }
+  }
+
+  load (s: { auditIDs: string[], writes: Array<[string, WriteRecord]> }): void {
+    for (const k of s.auditIDs) this.#auditIDs.set(k, true)
+    for (const [k, v] of s.writes) this.#writes.set(k, v)
+  }
+
   get size (): { auditIDs: number, writes: number } {
     return { auditIDs: this.#auditIDs.size, writes: this.#writes.size }
   }

@@ -42,12 +42,34 @@ export class ObjectIndex {
   }
 
   get (uid: string): ObjectInfo | undefined { return this.#byUid.get(uid) }
+  /** Read without refreshing recency. */
+  peek (uid: string): ObjectInfo | undefined { return this.#byUid.peek(uid) }
 
   uidByName (kind: string, namespace: string, name: string): string | undefined {
     return this.#byName.get(nameKey(kind, namespace, name))
   }
 
   get size (): number { return this.#byUid.size }
+
+  /** Contents, least recently used first. */
+  dump (): { objects: ObjectInfo[], names: Array<[string, string]> } {
+    return {
+      objects: [...this.#byUid.rvalues()] as ObjectInfo[],
+      names: [...this.#byName.rentries()] as Array<[string, string]>
+    }
+  }
+
+  load (s: { objects: ObjectInfo[], names: Array<[string, string]> }): void {
+    for (const info of s.objects) this.#byUid.set(info.uid, info)
+    for (const [k, uid] of s.names) this.#byName.set(k, uid)
+  }
+
+  /** Known objects of one kind (and namespace, when given), without touching recency. */
+  *ofKind (kind: string, namespace?: string): Generator<ObjectInfo> {
+    for (const info of this.#byUid.values()) {
+      if (info.kind === kind && (namespace === undefined || info.namespace === namespace)) yield info
+    }
+  }
 
   /** Record what an observation teaches; returns the info before it (for diffs). */
   learn (obs: Observation, uid: string): { before?: K8sObject, info: ObjectInfo } {

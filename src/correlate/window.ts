@@ -10,16 +10,22 @@ export type EvictReason = 'capacity' | 'ttl'
 
 export class Window<V extends {}> {
   readonly #cache: LRUCache<string, V>
+  readonly #ttlMs: number
+  readonly #now: () => number
   #closing = new Set<string>()
+  /** While loading: the time an entry entered the window, so its TTL runs on from there. */
+  #loadingAt: number | undefined
 
   constructor (opts: { max: number, ttlMs: number, now: () => number, onEvict: (key: string, value: V, reason: EvictReason) => void }) {
+    this.#ttlMs = opts.ttlMs
+    this.#now = opts.now
     this.#cache = new LRUCache<string, V>({
       max: opts.max,
       ttl: opts.ttlMs,
       ttlResolution: 0,
       // An open change's age counts from when it opened, not from its last evidence.
       noUpdateTTL: true,
-      perf: { now: opts.now },
+      perf: { now: () => this.#loadingAt ?? opts.now() },
       dispose: (value, key, reason) => {
         if (this.#closing.has(key)) return
         if (reason === 'evict') opts.onEvict(key, value, 'capacity')
@@ -40,6 +46,27 @@ export class Window<V extends {}> {
   }
 
   purgeStale (): void { this.#cache.purgeStale() }
+
+  /**
+   * Every entry (aged-out ones too: they still owe their timed-out report),
+   * least recently used first (as lru-cache dumps), with the time it entered the window.
+   */
+  dump (): Array<[string, V, number]> {
+    const now = this.#now()
+    return this.#cache.dump().map(([k, e]) => [k, e.value, now - (this.#ttlMs - this.#cache.getRemainingTTL(k))])
+  }
+
+  /** Into an empty window: the same entries, recency and ages as dumped. */
+  load (entries: Array<[string, V, number]>): void {
+    try {
+      for (const [k, v, at] of entries) {
+        this.#loadingAt = at
+        this.#cache.set(k, v)
+      }
+    } finally {
+      this.#loadingAt = undefined
+    }
+  }
   values (): V[] { return [...this.#cache.values()] }
   get size (): number { return this.#cache.size }
 }

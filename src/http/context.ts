@@ -16,6 +16,8 @@ export interface AppContext {
   /** Run f in one store transaction (changes closed during a batch are written together). */
   inTransaction: <T>(f: () => T) => T
   readiness: () => { ready: boolean, reasons: string[], warnings?: string[] }
+  /** True once shutdown began: /readyz answers 503 so the Service stops routing here. */
+  closing?: () => boolean
   apiToken?: () => string | undefined
   /** Required as a bearer token on /audit when set. */
   auditToken?: () => string | undefined

@@ -7,6 +7,7 @@ import type { Pipeline } from '../pipeline.js'
 import { ownersOf } from './audit.js'
 import { isSensitiveKind } from './kinds.js'
 import { redactValues } from './redact.js'
+import { podLink } from './pod-link.js'
 import { DEFAULT_WATCHED_KINDS, type WatchedKind } from './watch-kinds.js'
 import { discover, DiscoveryError, kubeGet, resourceName, type Missing, type Resolution } from './watch/discovery.js'
 import { createResilientInformer, type InformerEvent, type ResilientInformer, type RestartInfo } from './watch/resilient-informer.js'
@@ -56,23 +57,7 @@ export function watchObservation (e: InformerEvent, kind: WatchedKind, at: numbe
  * watched for owner links alone.
  */
 export function slim (kind: WatchedKind): (o: K8sObject) => K8sObject {
-  if (kind.kind === 'Pod') {
-    return o => {
-      const m = o.metadata ?? {}
-      return {
-        apiVersion: o.apiVersion,
-        kind: o.kind,
-        metadata: {
-          name: m.name,
-          namespace: m.namespace,
-          uid: m.uid,
-          resourceVersion: m.resourceVersion,
-          ...(m.labels !== undefined ? { labels: m.labels } : {}),
-          ...(m.ownerReferences !== undefined ? { ownerReferences: m.ownerReferences } : {})
-        }
-      }
-    }
-  }
+  if (kind.kind === 'Pod') return podLink
   const dropManaged = (o: K8sObject): K8sObject => {
     if (o.metadata?.managedFields === undefined) return o
     const { managedFields: _m, ...metadata } = o.metadata
@@ -177,6 +162,8 @@ export function createWatchSource (opts: WatchSourceOptions): WatchSource {
 
   function activate (slot: Slot): Promise<void> {
     const { kind, resource } = slot
+    // What the first list held: after a restart, known objects it lacks were deleted meanwhile.
+    let listed: string[] | undefined = []
     const informer = createResilientInformer({
       kc: opts.kc,
       path: slot.path,
@@ -188,6 +175,11 @@ export function createWatchSource (opts: WatchSourceOptions): WatchSource {
       ...(opts.watchdogMs !== undefined ? { watchdogMs: opts.watchdogMs } : {}),
       ...(opts.random !== undefined ? { random: opts.random } : {}),
       onSynced: () => {
+        const uids = listed ?? []
+        listed = undefined
+        // A label-selected list does not show everything: its absences prove nothing.
+        const selective = opts.labelSelector !== undefined && opts.labelSelector !== '' && !['Event', 'Pod', 'EndpointSlice', 'ReplicaSet'].includes(kind.kind)
+        if (kind.kind !== 'Event' && !selective) opts.pipeline.listed({ kind: kind.kind, apiGroup: kind.group, version: kind.version, resource: kind.resource }, slot.ns, uids, opts.now())
         if (slot.note !== null) note('info', `now watching ${resource}: it was left out (${slot.note})`, { resource })
         slot.note = null
       },
@@ -200,6 +192,7 @@ export function createWatchSource (opts: WatchSourceOptions): WatchSource {
         events.inc({ resource })
         const obs = watchObservation(e, kind, opts.now())
         if (obs === undefined) return
+        if (e.baseline && obs.ref.uid !== undefined) listed?.push(obs.ref.uid)
         if (e.baseline) opts.pipeline.baseline(obs)
         else opts.pipeline.ingest(obs)
       }

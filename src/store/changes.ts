@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3'
 import type { Change, ChangeType, Outcome } from '../model.js'
 import { errors } from '../errors.js'
+import { migrate } from './schema.js'
 
 // Changes survive restarts in one SQLite file. A change id is deterministic,
 // so recording the same change twice (a replay after restart, a re-sent
@@ -47,6 +48,8 @@ export class ChangeStore {
     this.db = new Database(opts.path)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = NORMAL')
+    // Before anything else touches the file: a newer release's store is refused, an older one migrated.
+    migrate(this.db)
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS changes (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,

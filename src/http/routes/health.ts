@@ -4,6 +4,7 @@ import type { AppContext } from '../context.js'
 export function healthRoutes (app: FastifyInstance, ctx: AppContext): void {
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
+    if (ctx.closing?.() === true) return reply.code(503).send({ code: 'KC_SHUTTING_DOWN', message: 'shutting down' })
     const r = ctx.readiness()
     // Warnings (kinds left out of the watch, RBAC gaps) never block readiness, but are said.
     const warnings = r.warnings !== undefined && r.warnings.length > 0 ? { warnings: r.warnings } : {}
