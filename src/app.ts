@@ -13,6 +13,7 @@ import { buildServer } from './http/server.js'
 import type { AppContext } from './http/context.js'
 import { loadTls, watchTls } from './tls/reload.js'
 import { errors } from './errors.js'
+import type { StreamOptions } from './http/routes/stream.js'
 
 // Wires the stages: sources (HTTP routes, and the watch when a cluster is
 // reachable) → pipeline → store → outbox → sinks. The clock is a parameter:
@@ -29,6 +30,8 @@ export interface AppOptions {
   /** Extra readiness checks (the watch adds "informers synced"). */
   readiness?: Array<() => string | undefined>
   random?: () => number
+  /** GET /changes/stream: heartbeat interval and per-client buffer limit. */
+  stream?: StreamOptions
 }
 
 export interface App {
@@ -74,10 +77,15 @@ export async function createApp (opts: AppOptions): Promise<App> {
     ...(opts.random !== undefined ? { random: opts.random } : {})
   })
 
+  // Who hears of each newly recorded change (the live stream).
+  const recorded = new Set<(change: Change) => void>()
   const onChange = (change: Change): void => {
     // The store decides what is new: a change recorded before (a replay, a
     // re-sent batch after restart) is never delivered again.
-    if (store.record(change, now())) dispatcher.enqueue(change)
+    if (store.record(change, now())) {
+      dispatcher.enqueue(change)
+      for (const f of recorded) f(change)
+    }
   }
   const pipeline = new Pipeline({
     quietMs: config.quietPeriodSeconds * 1000,
@@ -117,7 +125,9 @@ export async function createApp (opts: AppOptions): Promise<App> {
       const reasons = readiness.map(f => f()).filter((r): r is string => r !== undefined)
       return { ready: reasons.length === 0, reasons }
     },
-    apiToken: () => apiToken
+    apiToken: () => apiToken,
+    recorded,
+    ...(opts.stream !== undefined ? { stream: opts.stream } : {})
   }
   const tls = config.tls.cert !== undefined && config.tls.key !== undefined ? loadTls(config.tls.cert, config.tls.key, config.tls.clientCA) : undefined
   const server = await buildServer(ctx, { log, ...(tls !== undefined ? { https: tls } : {}) })
