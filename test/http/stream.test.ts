@@ -1,38 +1,15 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Counter, Gauge } from 'prom-client'
-import { eventList, testApp, type TestApp } from '../helpers/app.js'
-import { Cluster, USERS, R } from '../helpers/cluster.js'
 import { openStream } from '../helpers/sse-client.js'
+import { streamWorld as world } from '../helpers/stream-world.js'
 import { SseParser } from '../../src/cli/sse.js'
-import type { StreamOptions } from '../../src/http/routes/stream.js'
 
 // GET /changes/stream over real sockets: each recorded change once, resume
 // with Last-Event-ID, heartbeats, the token, and a slow client dropped.
-
-async function world (t: Test, opts: { stream?: StreamOptions, config?: Record<string, unknown> } = {}): Promise<{ c: Cluster, a: TestApp, base: string, configMaps: (names: string[], ns?: string, keys?: number) => Promise<void> }> {
-  const c = new Cluster()
-  const a = await testApp({ start: c.t, stream: { heartbeatMs: 3_600_000, ...opts.stream }, ...(opts.config !== undefined ? { config: opts.config } : {}) })
-  t.teardown(a.close)
-  const base = await a.app.server.listen({ host: '127.0.0.1', port: 0 })
-  // ConfigMap creates: each is one change, applied after the quiet period.
-  const configMaps = async (names: string[], ns = 'shop', keys = 1): Promise<void> => {
-    for (const name of names) {
-      const data: Record<string, string> = {}
-      for (let i = 0; i < keys; i++) data[`setting-${i}-of-the-${name}-service`] = 'x'
-      c.create(USERS.alice, R.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data })
-      c.advance(100)
-    }
-    t.equal((await a.post(eventList(c.take()))).statusCode, 200)
-    c.advance(10_000)
-    a.clock.now = c.t
-    await a.advance(0)
-  }
-  return { c, a, base, configMaps }
-}
 
 const names = (evs: Array<{ data: string }>): string[] => evs.map(e => JSON.parse(e.data).object.name)
 
