@@ -6,7 +6,7 @@ import type { Gauge } from 'prom-client'
 import { main, type Io } from '../../src/cli.js'
 import { backoffMs, runTail } from '../../src/cli/tail.js'
 import { formatChangeLine } from '../../src/sources/replay.js'
-import { streamWorld, type StreamWorld } from '../helpers/stream-world.js'
+import { streamWorld, until, type StreamWorld } from '../helpers/stream-world.js'
 
 // kubechanges tail against a real server: one line per change as it is
 // recorded, filters, --json, the token, and a resume after the server went
@@ -16,10 +16,6 @@ function capture (env: NodeJS.ProcessEnv = {}): Io & { lines: string[], errs: st
   const lines: string[] = []
   const errs: string[] = []
   return { lines, errs, out: l => { lines.push(l) }, err: l => { errs.push(l) }, env }
-}
-
-async function until (f: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await f())) await new Promise(resolve => setImmediate(resolve))
 }
 
 const connected = async (w: StreamWorld, n = 1): Promise<boolean> =>
@@ -32,12 +28,14 @@ t.test('prints each change once, resumes after the server comes back on the same
   const io = capture()
   const stop = new AbortController()
   const sleeps: number[] = []
+  let hold = false
   let wake: (() => void) | undefined
   const tail = runTail(['--url', first.base, '--namespace', 'shop'], io, {
     signal: stop.signal,
     random: () => 0.5,
-    // The test decides when tail reconnects.
-    sleep: async ms => { sleeps.push(ms); await new Promise<void>(resolve => { wake = resolve }) }
+    // While the server is away the test decides when tail reconnects;
+    // otherwise (a connection refused on a loaded machine) it retries at once.
+    sleep: async ms => { if (hold) { sleeps.push(ms); await new Promise<void>(resolve => { wake = resolve }) } }
   })
   await until(async () => await connected(first))
   await first.configMaps(['web-config', 'db-config'])
@@ -48,16 +46,17 @@ t.test('prints each change once, resumes after the server comes back on the same
   t.match(io.lines[0], /^2026-11-20T10:00:\d\d\.\d{3}Z {2}create {4}applied {3}ConfigMap shop\/web-config created, by alice@example\.com$/)
 
   // The server goes away; tail waits to retry.
+  hold = true
+  const errsBefore = io.errs.length
   await first.a.close()
   await until(() => wake !== undefined)
-  t.match(io.errs[0], /^kubechanges tail: (the server ended the stream|ECONNREFUSED|.*); reconnecting in 0\.4 s$/)
+  t.match(io.errs[errsBefore], /^kubechanges tail: (the server ended the stream|ECONNREFUSED|.*); reconnecting in 0\.4 s$/)
   // It comes back on the same store and port, and records changes before tail returns.
   const port = Number(new URL(first.base).port)
   const second = await streamWorld(t, { dir, port, cluster: first.c })
   await second.configMaps(['missed-1', 'missed-2'])
-  const w = wake!
-  wake = undefined
-  w()
+  hold = false
+  wake!()
   await until(async () => await connected(second))
   await second.configMaps(['live-1'])
   await until(() => io.lines.length === 5)

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Counter, Gauge } from 'prom-client'
 import { openStream } from '../helpers/sse-client.js'
-import { streamWorld as world } from '../helpers/stream-world.js'
+import { streamWorld as world, until } from '../helpers/stream-world.js'
 import { SseParser } from '../../src/cli/sse.js'
 
 // GET /changes/stream over real sockets: each recorded change once, resume
@@ -20,6 +20,7 @@ t.test('each change once it is recorded: event, id, the Change as stored', async
   t.equal(s.status, 200)
   t.equal(s.headers['content-type'], 'text/event-stream; charset=utf-8')
   t.equal(s.headers['cache-control'], 'no-cache, no-transform')
+  t.equal(s.headers.connection, 'close', 'ending a stream closes its socket: the server can stop without waiting on it')
   const batch = await openStream(base, { query: '?namespace=batch&kind=ConfigMap' })
   t.teardown(batch.close)
 
@@ -123,7 +124,7 @@ t.test('a client that stops reading is dropped at the buffer limit and resumes w
   slow.write('GET /changes/stream HTTP/1.1\r\nHost: kubechanges\r\n\r\n')
   slow.pause()
   const clients = a.app.metrics.registry.getSingleMetric('kubechanges_stream_clients') as Gauge
-  while ((await clients.get()).values[0]?.value !== 1) await new Promise(resolve => setImmediate(resolve))
+  await until(async () => (await clients.get()).values[0]?.value === 1)
   let closed = false
   slow.on('close', () => { closed = true })
 

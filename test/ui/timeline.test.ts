@@ -5,6 +5,8 @@ import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { eventList, testApp, type TestApp } from '../helpers/app.js'
 import { Cluster, USERS, R, CONTROLLERS } from '../helpers/cluster.js'
+import { postAsApiserver } from '../helpers/stream-world.js'
+import { makeChange } from '../helpers/changes.js'
 
 // The timeline page in Debian's chromium (no browser download): rows from a
 // simulated day, new ones arriving live as audit batches are posted, a
@@ -19,8 +21,8 @@ async function listening (opts: Parameters<typeof testApp>[0], c: Cluster): Prom
   const a = await testApp({ ...opts, start: c.t })
   const base = await a.app.server.listen({ host: '127.0.0.1', port: 0 })
   const flush = async (): Promise<void> => {
-    const r = await a.post(eventList(c.take()))
-    if (r.statusCode !== 200) throw new Error(`POST /audit: ${r.statusCode}`)
+    const status = await postAsApiserver(a, eventList(c.take()))
+    if (status !== 200) throw new Error(`POST /audit: ${status}`)
     c.advance(10_000)
     a.clock.now = c.t
     await a.advance(0)
@@ -191,4 +193,20 @@ t.test('with a token configured the page asks for it and shows nothing without i
   await flush()
   await page.waitForSelector(`[data-change-id="${a.stored().at(-1)!.id}"]`)
   t.equal(await page.isHidden('#token-form'), true)
+})
+
+t.test('the cluster filter shows once changes name a cluster', async t => {
+  const c = new Cluster('2026-11-20T09:00:00Z')
+  const { a, base } = await listening({}, c)
+  t.teardown(a.close)
+  const change = { ...makeChange({ endedAt: '2026-11-20T09:00:00.000Z' }), cluster: 'prod-eu' }
+  a.app.store.record(change, a.clock.now)
+  const context = await browser.newContext({ timezoneId: 'UTC', locale: 'en-GB' })
+  t.teardown(async () => { await context.close() })
+  const page = await context.newPage()
+  await page.goto(`${base}/`)
+  await page.waitForSelector(`[data-change-id="${change.id}"]`)
+  t.equal(await page.isVisible('#cluster-filter'), true)
+  t.match(await page.textContent(`[data-change-id="${change.id}"] .object`), /@prod-eu/)
+  t.equal(await page.$eval('#dl-cluster option', o => (o as HTMLOptionElement).value), 'prod-eu')
 })

@@ -97,7 +97,11 @@ export function streamRoutes (app: FastifyInstance, ctx: AppContext): void {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       // nginx-style proxies would otherwise buffer the stream.
-      'x-accel-buffering': 'no'
+      'x-accel-buffering': 'no',
+      // A stream is never followed by another request on its connection; so
+      // ending it (on close) closes the socket instead of leaving it idle
+      // for the server's close to wait on.
+      connection: 'close'
     })
     res.write(`retry: ${RETRY_MS}\n\n`)
     if (typeof lastId === 'string' && lastId !== '' && resumeFrom === undefined) {

@@ -228,6 +228,10 @@ function formToFilters () {
     const v = String(data.get(k) ?? '').trim()
     if (v !== '') q.set(k, v)
   }
+  // Enter in a field fires both change and submit: load once.
+  const current = new URLSearchParams(location.search)
+  current.delete('change')
+  if (current.toString() === q.toString()) return
   history.replaceState(null, '', q.toString() === '' ? location.pathname : `?${q}`)
   void load()
 }
