@@ -183,7 +183,13 @@ function connect (generation, signal, lastId, backoff = 1000) {
 }
 
 async function loadPage () {
-  const res = await api(`/changes${queryString({ limit: String(PAGE), ...(state.cursor ? { cursor: state.cursor } : {}) })}`)
+  const path = `/changes${queryString({ limit: String(PAGE), ...(state.cursor ? { cursor: state.cursor } : {}) })}`
+  let res = await api(path)
+  // Overloaded (503): the server asks to come back shortly.
+  for (let i = 0; res.status === 503 && i < 10; i++) {
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    res = await api(path)
+  }
   if (!res.ok) {
     $('count').textContent = `Cannot list changes: ${await errorText(res)}`
     return
