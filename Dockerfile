@@ -45,6 +45,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The timeline page (GET /): plain files served from the source folder.
+COPY --from=build /app/src/http/ui ./src/http/ui
 
 USER 10001:10001
 EXPOSE 8443

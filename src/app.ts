@@ -15,6 +15,7 @@ import { buildServer } from './http/server.js'
 import type { AppContext } from './http/context.js'
 import { loadTls, watchTls } from './tls/reload.js'
 import { errors } from './errors.js'
+import type { StreamOptions } from './http/routes/stream.js'
 
 // Wires the stages: sources (HTTP routes, and the watch when a cluster is
 // reachable) → pipeline → store → outbox → sinks. The clock is a parameter:
@@ -33,6 +34,8 @@ export interface AppOptions {
   random?: () => number
   /** When to write a snapshot of the correlation state (defaults: SNAPSHOT_EVERY). */
   snapshotEvery?: Partial<typeof SNAPSHOT_EVERY>
+  /** GET /changes/stream: heartbeat interval and per-client buffer limit. */
+  stream?: StreamOptions
 }
 
 /**
@@ -104,11 +107,16 @@ export async function createApp (opts: AppOptions): Promise<App> {
     ...(opts.random !== undefined ? { random: opts.random } : {})
   })
 
+  // Who hears of each newly recorded change (the live stream).
+  const recorded = new Set<(change: Change) => void>()
   const onChange = (change: Change): void => {
     // The store decides what is new: a change recorded before (a replay, a
     // re-sent batch after restart) is never delivered again.
     if (config.cluster !== undefined) change.cluster = config.cluster
-    if (store.record(change, now())) dispatcher.enqueue(change)
+    if (store.record(change, now())) {
+      dispatcher.enqueue(change)
+      for (const f of recorded) f(change)
+    }
   }
   const pipeline = new Pipeline({
     quietMs: config.quietPeriodSeconds * 1000,
@@ -193,7 +201,9 @@ export async function createApp (opts: AppOptions): Promise<App> {
       return { ready: reasons.length === 0, reasons, warnings: readinessNotes.flatMap(f => f()) }
     },
     apiToken: () => apiToken,
-    auditToken: () => auditToken
+    auditToken: () => auditToken,
+    recorded,
+    ...(opts.stream !== undefined ? { stream: opts.stream } : {})
   }
   const tls = config.tls.cert !== undefined && config.tls.key !== undefined ? loadTls(config.tls.cert, config.tls.key, config.tls.clientCA) : undefined
   const server = await buildServer(ctx, { log, ...(tls !== undefined ? { https: tls } : {}) })

@@ -8,7 +8,7 @@ import { runReplay } from './sources/replay.js'
 import { runCertsCommand } from './tls/certs.js'
 import { runRedeliver } from './cli/redeliver.js'
 
-// kubechanges serve | replay FILE | certs. Exit codes: 0 ok, 1 runtime
+// kubechanges serve | replay FILE | certs | tail. Exit codes: 0 ok, 1 runtime
 // failure, 2 bad usage or configuration.
 
 const USAGE = `usage:
@@ -18,11 +18,13 @@ const USAGE = `usage:
   kubechanges replay FILE [--json] [--config FILE]
   kubechanges certs --service NAME --namespace NS --out DIR [--dns NAME]... [--ip IP]... [--client]
   kubechanges redeliver CHANGE_ID [--sink NAME] [--url URL] [--token-file FILE]
+  kubechanges tail [--url URL] [--token-file FILE] [--json]
+                   [--namespace NS] [--kind K] [--type T] [--outcome O] [--user U] [--cluster C]
 
 environment: KUBECHANGES_HOST, KUBECHANGES_PORT, KUBECHANGES_STORE, KUBECHANGES_CONFIG,
   KUBECHANGES_TLS_CERT, KUBECHANGES_TLS_KEY, KUBECHANGES_CLIENT_CA, KUBECHANGES_API_TOKEN,
   KUBECHANGES_API_TOKEN_FILE, KUBECHANGES_AUDIT_TOKEN, KUBECHANGES_AUDIT_TOKEN_FILE, KUBECHANGES_SMTP_URL, KUBECHANGES_MAIL_FROM,
-  KUBECHANGES_MAIL_TO, KUBECHANGES_EXTERNAL_URL, KUBECHANGES_LOG_LEVEL, KUBECHANGES_CLUSTER, KUBECHANGES_URL (redeliver)`
+  KUBECHANGES_MAIL_TO, KUBECHANGES_EXTERNAL_URL, KUBECHANGES_LOG_LEVEL, KUBECHANGES_CLUSTER, KUBECHANGES_URL (redeliver, tail)`
 
 export interface Io {
   out: (line: string) => void
@@ -67,6 +69,7 @@ export async function main (argv: string[], io: Io = defaultIo): Promise<number>
       case 'replay': return await runReplay(rest, io)
       case 'certs': return await runCertsCommand(rest, io.out, io.err)
       case 'redeliver': return await runRedeliver(rest, io)
+      case 'tail': return await (await import('./cli/tail.js')).runTail(rest, io)
       case '-h': case '--help': case 'help':
         io.out(USAGE)
         return 0

@@ -3,6 +3,8 @@ import type { PipelineMetrics } from '../metrics.js'
 import type { Pipeline } from '../pipeline.js'
 import type { ChangeStore } from '../store/changes.js'
 import type { Outbox } from '../store/outbox.js'
+import type { Change } from '../model.js'
+import type { StreamOptions } from './routes/stream.js'
 
 /** What the routes need from the app; the app builds it once. */
 export interface AppContext {
@@ -21,4 +23,7 @@ export interface AppContext {
   apiToken?: () => string | undefined
   /** Required as a bearer token on /audit when set. */
   auditToken?: () => string | undefined
+  /** Listeners told of each change once it is closed and recorded (not again on a re-record). */
+  recorded?: Set<(change: Change) => void>
+  stream?: StreamOptions
 }

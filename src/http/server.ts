@@ -13,6 +13,8 @@ import { admissionRoute } from './routes/admission.js'
 import { changesRoutes } from './routes/changes.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoute } from './routes/metrics.js'
+import { streamRoutes } from './routes/stream.js'
+import { uiRoutes } from './routes/ui.js'
 
 export interface ServerOptions {
   log: Logger
@@ -81,6 +83,8 @@ export async function buildServer (ctx: AppContext, opts: ServerOptions): Promis
   changesRoutes(app, ctx)
   healthRoutes(app, ctx)
   metricsRoute(app, ctx)
+  streamRoutes(app, ctx)
+  uiRoutes(app)
   return app
 }
 

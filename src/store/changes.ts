@@ -143,6 +143,18 @@ export class ChangeStore {
     return byAge + byCount
   }
 
+  /** Where a change sits in recording order; undefined when never recorded or pruned. */
+  seqOf (id: string): number | undefined {
+    const row = this.db.prepare('SELECT seq FROM changes WHERE id = ?').get(id) as { seq: number } | undefined
+    return row?.seq
+  }
+
+  /** Changes recorded after seq, in recording order: what a stream client missed. */
+  recordedAfter (seq: number, limit: number): Array<{ seq: number, change: Change }> {
+    const rows = this.db.prepare('SELECT seq, body FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').all(seq, limit) as Array<{ seq: number, body: string }>
+    return rows.map(r => ({ seq: r.seq, change: JSON.parse(r.body) as Change }))
+  }
+
   count (): number {
     return (this.db.prepare('SELECT count(*) AS n FROM changes').get() as { n: number }).n
   }

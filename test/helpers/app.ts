@@ -8,6 +8,7 @@ import type { Change } from '../../src/model.js'
 import type { Test } from 'tap'
 import { Cluster } from './cluster.js'
 import { createMetrics } from '../../src/metrics.js'
+import type { StreamOptions } from '../../src/http/routes/stream.js'
 
 // A real app (fastify, SQLite, outbox, log sink) on an injected clock.
 
@@ -25,7 +26,7 @@ export interface TestApp {
   close: () => Promise<void>
 }
 
-export async function testApp (opts: { config?: Record<string, unknown>, start?: number, dir?: string, env?: NodeJS.ProcessEnv } = {}): Promise<TestApp> {
+export async function testApp (opts: { config?: Record<string, unknown>, start?: number, dir?: string, env?: NodeJS.ProcessEnv, stream?: StreamOptions } = {}): Promise<TestApp> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kc-test-'))
   const clock = { now: opts.start ?? Date.parse('2026-11-20T10:00:00Z') }
   const config: Config = applyFile(structuredClone(DEFAULTS), { store: join(dir, 'changes.db'), ...(opts.config ?? {}) })
@@ -37,7 +38,8 @@ export async function testApp (opts: { config?: Record<string, unknown>, start?:
     now: () => clock.now,
     write: line => { printed.push(JSON.parse(line)) },
     metrics: createMetrics({ defaults: false }),
-    random: () => 0.5
+    random: () => 0.5,
+    ...(opts.stream !== undefined ? { stream: opts.stream } : {})
   })
   const t: TestApp = {
     app,

@@ -53,7 +53,7 @@ export function parseChangeQuery (q: Record<string, unknown>): ChangeQuery {
   return out
 }
 
-function checkToken (req: FastifyRequest, expected: string | undefined): void {
+export function checkToken (req: FastifyRequest, expected: string | undefined): void {
   if (expected === undefined) return
   const h = req.headers.authorization
   const given = typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7) : ''
