@@ -103,19 +103,18 @@ const TABLE = `
 
 /**
  * Files written before digests have an outbox whose CHECK allows three states. SQLite cannot
- * change a CHECK in place: the table is rebuilt once, in one transaction, keeping every row.
+ * change a CHECK in place: the table is rebuilt once, keeping every row (schema migration 2,
+ * run inside the migration's transaction; a fresh file has no outbox yet and gets TABLE).
  */
-function migrate (db: Database): void {
+export function rebuildOutboxForDigests (db: Database): void {
   const row = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").get() as { sql: string } | undefined
   if (row === undefined || row.sql.includes("'held'")) return
   const old = 'id, change_id, sink, recipients, change_json, state, attempts, created_at, next_attempt_at, last_attempt_at, delivered_at, last_error'
-  db.transaction(() => {
-    db.exec(`DROP INDEX IF EXISTS outbox_pending_due;
-      ALTER TABLE outbox RENAME TO outbox_before_digests;
-      ${TABLE}
-      INSERT INTO outbox (${old}) SELECT ${old} FROM outbox_before_digests;
-      DROP TABLE outbox_before_digests;`)
-  })()
+  db.exec(`DROP INDEX IF EXISTS outbox_pending_due;
+    ALTER TABLE outbox RENAME TO outbox_before_digests;
+    ${TABLE}
+    INSERT INTO outbox (${old}) SELECT ${old} FROM outbox_before_digests;
+    DROP TABLE outbox_before_digests;`)
 }
 
 export class Outbox {
@@ -143,7 +142,6 @@ export class Outbox {
 
   constructor (db: Database) {
     this.db = db
-    migrate(db)
     db.exec(TABLE)
     this.st = {
       insert: db.prepare(`INSERT OR IGNORE INTO outbox (change_id, sink, recipients, change_json, state, attempts, created_at, next_attempt_at,

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3'
 import { errors } from '../errors.js'
+import { rebuildOutboxForDigests } from './outbox.js'
 
 // The store file says which schema wrote it (PRAGMA user_version) and is
 // migrated forward in place, one step at a time, inside one transaction: a
@@ -29,6 +30,11 @@ const MIGRATIONS: Migration[] = [
         );
       `)
     }
+  },
+  {
+    to: 2,
+    why: 'digests: outbox rows may be held for a digest window, or sent inside one',
+    up: rebuildOutboxForDigests
   }
 ]
 

@@ -3,6 +3,7 @@
 // and a pino logger whose lines are kept.
 
 import Database from 'better-sqlite3'
+import { migrate } from '../../src/store/schema.js'
 import pino from 'pino'
 import { Registry } from 'prom-client'
 import { createDispatcher } from '../../src/notify/dispatcher.js'
@@ -43,6 +44,8 @@ export interface RigOptions {
 export function createRig (opts: RigOptions): Rig {
   const db = new Database(opts.file ?? ':memory:')
   db.pragma('journal_mode = WAL')
+  // As the app does: the store's schema migrations run before the outbox opens.
+  migrate(db)
   const outbox = new Outbox(db)
   const config = parseNotifyConfig(opts.notify, opts.env ?? {})
   const sinks = opts.sinks ? new Map(opts.sinks.map(s => [s.name, s] as const)) : createSinks(config)
