@@ -59,6 +59,12 @@ function status (pid: number): { rss: number, hwm: number } {
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 }
 }
 
+/** CPU seconds (user + system) a process has used. */
+function cpuSeconds (pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(f[11]) + Number(f[12])) / 100
+}
+
 async function until (what: string, ms: number, f: () => Promise<boolean> | boolean): Promise<void> {
   const end = Date.now() + ms
   while (!(await f())) {
@@ -91,7 +97,9 @@ async function main (): Promise<void> {
   const objects = Number(args.find(a => /^\d+$/.test(a)) ?? 100_000)
   const rate = Number(opt('--rate', '500'))
   const seconds = Number(opt('--seconds', '120'))
-  const nodeFlags = opt('--node-flags', '').split(' ').filter(s => s !== '')
+  // Each --node-flags is one run of the server, against the same cluster (preloading it is the slow part).
+  const variants = args.flatMap((a, i) => a === '--node-flags' ? [args[i + 1]] : [])
+  if (variants.length === 0) variants.push('')
   const dist = opt('--dist', join(ROOT, 'dist'))
   const dir = mkdtempSync(join(tmpdir(), 'kubechanges-watch-serve-'))
   const children: ChildProcess[] = []
@@ -109,6 +117,10 @@ async function main (): Promise<void> {
       apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
       clusters: [{ name: 'fake', cluster: { server: ready.url, 'insecure-skip-tls-verify': true } }], users: [{ name: 'u', user: {} }], contexts: [{ name: 'c', context: { cluster: 'fake', user: 'u' } }]
     }))
+    for (const variant of variants) {
+    const nodeFlags = variant.split(' ').filter(s => s !== '')
+    console.log(`--- node ${nodeFlags.join(' ')} ${join(dist, 'cli.js')} serve${process.env.MALLOC_ARENA_MAX !== undefined ? ` (MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX})` : ''}`)
+    msgs.splice(0, msgs.length, ...msgs.filter(m => m.type !== 'streamed'))
     const port = 20000 + Math.floor(Math.random() * 20000)
     const t0 = Date.now()
     const srv = spawn(process.execPath, [...nodeFlags, join(dist, 'cli.js'), 'serve'], {
@@ -120,11 +132,13 @@ async function main (): Promise<void> {
     const samples: Array<[number, number]> = []
     const sampler = setInterval(() => { try { samples.push([Date.now() - t0, status(pid).rss]) } catch {} }, 250)
     await until('the first sync (/readyz 200)', 600_000, async () => {
+      if (srv.exitCode !== null || srv.signalCode !== null) throw new Error(`the server exited (${srv.exitCode ?? srv.signalCode ?? ''}) after ${((Date.now() - t0) / 1000).toFixed(1)} s, peak RSS ${samples.reduce((m, x) => Math.max(m, x[1]), 0).toFixed(0)} MB`)
       try { return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 } catch { return false }
     })
     const syncMs = Date.now() - t0
     const afterSync = status(pid)
-    console.log(`first sync: ${(syncMs / 1000).toFixed(1)} s; RSS after sync ${afterSync.rss.toFixed(0)} MB, peak so far (VmHWM) ${afterSync.hwm.toFixed(0)} MB`)
+    const syncCpu = cpuSeconds(pid)
+    console.log(`first sync: ${(syncMs / 1000).toFixed(1)} s wall, ${syncCpu.toFixed(1)} s of kubechanges CPU (start-up included; the rest is waiting for the apiserver child and the other load); RSS after sync ${afterSync.rss.toFixed(0)} MB, peak so far (VmHWM) ${afterSync.hwm.toFixed(0)} MB`)
     const baseline = await metric(port, 'kubechanges_informer_events_total')
     const streamT0 = Date.now() - t0
     api.send({ type: 'stream', rate, seconds } satisfies ToChild)
@@ -144,7 +158,10 @@ async function main (): Promise<void> {
     console.log(`steady RSS: first minute avg ${avg(firstMin).toFixed(0)} MB (max ${max(firstMin).toFixed(0)}), last minute avg ${avg(lastMin).toFixed(0)} MB (max ${max(lastMin).toFixed(0)}), slope ${(slope(steady.map(([x, y]) => [x / 1000, y])) * 60).toFixed(1)} MB/min`)
     console.log(`peak RSS over the whole run (VmHWM): ${end.hwm.toFixed(0)} MB; RSS at end ${end.rss.toFixed(0)} MB`)
     console.log(`load average at start ${load0.map(l => l.toFixed(2)).join(' ')}, at end ${loadavg().map(l => l.toFixed(2)).join(' ')}`)
-    console.log(JSON.stringify({ objects: listed, syncMs, rssAfterSyncMB: Math.round(afterSync.rss), peakMB: Math.round(end.hwm), steadyFirstMinMB: Math.round(avg(firstMin)), steadyLastMinMB: Math.round(avg(lastMin)), written, consumed, load: loadavg() }))
+    console.log(JSON.stringify({ objects: listed, flags: variant, syncMs, syncCpuS: syncCpu, rssAfterSyncMB: Math.round(afterSync.rss), peakMB: Math.round(end.hwm), steadyFirstMinMB: Math.round(avg(firstMin)), steadyLastMinMB: Math.round(avg(lastMin)), written, consumed, load: loadavg() }))
+    process.kill(pid, 'SIGKILL')
+    await new Promise(resolve => { if (srv.exitCode !== null || srv.signalCode !== null) resolve(null); else srv.once('exit', resolve) })
+    }
   } finally {
     for (const c of children.reverse()) if (c.pid !== undefined && c.exitCode === null) { try { process.kill(c.pid, 'SIGKILL') } catch {} }
     rmSync(dir, { recursive: true, force: true })

@@ -89,37 +89,40 @@ function involved (r: any, pool: Interner): unknown {
 }
 
 /**
- * A copy of `v` whose short strings come from the pool: the specs and
- * statuses of a cluster's workloads repeat the same values (pull policies,
- * probe paths, condition types, reasons and messages, timestamps) thousands
- * of times, and the object index keeps one per workload.
+ * Swaps `v`'s short strings for the pool's, IN PLACE (the object was just
+ * parsed and is ours: copying it would double what a sync allocates): the
+ * specs and statuses of a cluster's workloads repeat the same values (pull
+ * policies, probe paths, condition types, reasons and messages, timestamps)
+ * thousands of times, and the object index keeps one per workload.
  */
 export function internDeep (v: unknown, pool: Interner, depth = 0): unknown {
   if (typeof v === 'string') return pool.intern(v)
   if (v === null || typeof v !== 'object' || depth > 32) return v
-  if (Array.isArray(v)) return v.map(x => internDeep(x, pool, depth + 1))
-  const out: Record<string, unknown> = {}
-  for (const k of Object.keys(v)) {
-    const x = (v as Record<string, unknown>)[k]
-    // Unique by nature: pooling them would only fill the pool.
-    out[k] = k === 'uid' || k === 'resourceVersion' ? x : internDeep(x, pool, depth + 1)
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = internDeep(v[i], pool, depth + 1)
+    return v
   }
-  return out
+  const o = v as Record<string, unknown>
+  for (const k of Object.keys(o)) {
+    // Unique by nature: pooling them would only fill the pool.
+    if (k !== 'uid' && k !== 'resourceVersion') o[k] = internDeep(o[k], pool, depth + 1)
+  }
+  return o
 }
 
-/** Everything but the metadata bookkeeping: the state a detector diffs. */
+/** Everything but the metadata bookkeeping: the state a detector diffs. Slims `o` in place. */
 export function slimObject (o: K8sObject, pool: Interner): K8sObject {
-  const out: K8sObject = {}
   for (const k of Object.keys(o)) {
-    out[k] = k === 'metadata' ? slimMeta(o.metadata, pool) : internDeep(o[k], pool)
+    o[k] = k === 'metadata' ? slimMeta(o.metadata, pool) : internDeep(o[k], pool)
   }
-  return out
+  return o
 }
 
 /** A ReplicaSet is a link from pods to their Deployment: its pod spec (most of the object) is never read. */
 export function slimReplicaSet (o: K8sObject, pool: Interner): K8sObject {
   const tpl = o.spec?.template
-  return slimObject(tpl?.spec === undefined ? o : { ...o, spec: { ...o.spec, template: { metadata: tpl.metadata } } }, pool)
+  if (tpl?.spec !== undefined) o.spec.template = { metadata: tpl.metadata }
+  return slimObject(o, pool)
 }
 
 /** The slimming of one kind; `pool` is shared by every kind of a watch source. */
