@@ -419,6 +419,12 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
   async function relist (): Promise<void> {
     state = 'starting'
     // Slimmed as each page arrives: only one page of full objects is ever alive.
+    // The first list is delivered page by page too (nothing to diff against,
+    // and holding a whole cluster's objects until its last page is most of a
+    // sync's peak); a re-list is diffed once complete, deletes first, as
+    // before (a name deleted and re-created must be reported in that order).
+    const streaming = !synced
+    const seen = new Set<string>()
     const items: K8sObject[] = []
     let listRV = ''
     let cont: string | undefined
@@ -434,6 +440,7 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
         // The continue token expired mid-list: start over in one page (a consistent snapshot).
         log?.info({ path: opts.path }, 'watch: list continue token expired, listing again without paging')
         items.length = 0
+        seen.clear()
         cont = undefined
         limit = undefined
         continue
@@ -457,7 +464,9 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
       for (let i = 0; i < page.length; i++) {
         const it = page[i]
         page[i] = undefined
-        if (isObject(it)) items.push(prepare(it as K8sObject))
+        if (!isObject(it)) continue
+        if (streaming) baselineItem(prepare(it as K8sObject), seen)
+        else items.push(prepare(it as K8sObject))
       }
       const meta = isObject(body.metadata) ? body.metadata : {}
       listRV = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : listRV
@@ -465,7 +474,8 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
       if (cont === undefined) break
     }
     if (stopped) throw new StoppedError()
-    applyList(items)
+    if (streaming) endBaseline(seen)
+    else applyList(items)
     resourceVersion = listRV
     needList = false
     lastEventAt = Date.now()
@@ -482,6 +492,30 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
     }
   }
 
+  /**
+   * One item of the first list: ADDED as baseline when first seen. (Seen
+   * already: the list restarted after an expired continue token, and what
+   * changed meanwhile is a change.)
+   */
+  function baselineItem (o: K8sObject, seen: Set<string>): void {
+    const id = idOf(o)
+    const p = known.get(id)
+    known.set(id, knownOf(o))
+    seen.add(id)
+    if (p === undefined) emit({ type: 'ADDED', object: o, relist: true, baseline: true })
+    else if (p.rv !== rvOf(o)) emit({ type: 'MODIFIED', object: o, relist: true, baseline: false })
+  }
+
+  /** The first list is complete: what an earlier, interrupted attempt showed and this one did not is gone. */
+  function endBaseline (seen: Set<string>): void {
+    for (const [id, k] of known) {
+      if (seen.has(id)) continue
+      known.delete(id)
+      emit({ type: 'DELETED', object: stub(id, k), relist: true, baseline: false })
+    }
+    log?.debug({ path: opts.path, count: known.size }, 'watch: baseline listed')
+  }
+
   function applyList (items: K8sObject[]): void {
     const fresh = new Map<string, Known>()
     const objects = new Map<string, K8sObject>()
@@ -496,11 +530,6 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
     items.length = 0
     const old = known
     known = fresh
-    if (!synced) {
-      for (const it of objects.values()) emit({ type: 'ADDED', object: it, relist: true, baseline: true })
-      log?.debug({ path: opts.path, count: fresh.size }, 'watch: baseline listed')
-      return
-    }
     let added = 0
     let modified = 0
     let deleted = 0
