@@ -109,7 +109,7 @@ async function main (): Promise<void> {
     children.push(api)
     const msgs: FromChild[] = []
     api.on('message', (m: FromChild) => { msgs.push(m) })
-    await until('the apiserver to preload', 600_000, () => msgs.some(m => m.type === 'ready'))
+    await until('the apiserver to preload', 1_800_000, () => msgs.some(m => m.type === 'ready'))
     const ready = msgs.find(m => m.type === 'ready') as Extract<FromChild, { type: 'ready' }>
     const listed = Object.values(ready.mix).reduce((a, b) => a + b, 0)
     console.log(`cluster: ${listed} objects (${Object.entries(ready.mix).map(([p, n]) => `${p.split('/').pop() ?? p} ${n}`).join(', ')}), preloaded in ${(ready.ms / 1000).toFixed(1)} s`)
