@@ -36,9 +36,15 @@ export class ObjectIndex {
   readonly #byUid: LRUCache<string, ObjectInfo>
   readonly #byName: LRUCache<string, string>
 
-  constructor (max = 100_000) {
-    this.#byUid = new LRUCache({ max })
-    this.#byName = new LRUCache({ max })
+  /**
+   * `max` bounds the entries by count without preallocating them (lru-cache
+   * allocates `max` slots up front when given `max`): the index grows with
+   * the cluster, and a cluster of fewer objects never has an owner link
+   * evicted.
+   */
+  constructor (max = 1_000_000) {
+    this.#byUid = new LRUCache({ maxSize: max, sizeCalculation: () => 1 })
+    this.#byName = new LRUCache({ maxSize: max, sizeCalculation: () => 1 })
   }
 
   get (uid: string): ObjectInfo | undefined { return this.#byUid.get(uid) }

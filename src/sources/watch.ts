@@ -7,10 +7,10 @@ import type { Pipeline } from '../pipeline.js'
 import { ownersOf } from './audit.js'
 import { isSensitiveKind } from './kinds.js'
 import { redactValues } from './redact.js'
-import { podLink } from './pod-link.js'
 import { DEFAULT_WATCHED_KINDS, type WatchedKind } from './watch-kinds.js'
 import { discover, DiscoveryError, kubeGet, resourceName, type Missing, type Resolution } from './watch/discovery.js'
 import { createResilientInformer, type InformerEvent, type ResilientInformer, type RestartInfo } from './watch/resilient-informer.js'
+import { Interner, METADATA_ONLY_KINDS, slimmerFor } from './watch/slim.js'
 
 // The Watch API as a source: one resilient informer per watched kind (and
 // namespace), each event turned into the same Observation the audit source
@@ -51,29 +51,9 @@ export function watchObservation (e: InformerEvent, kind: WatchedKind, at: numbe
   return obs
 }
 
-/**
- * What kubechanges keeps of a watched object: never managedFields (often
- * half the object); of a Pod only what the owner chain needs — pods are
- * watched for owner links alone.
- */
-export function slim (kind: WatchedKind): (o: K8sObject) => K8sObject {
-  if (kind.kind === 'Pod') return podLink
-  const dropManaged = (o: K8sObject): K8sObject => {
-    if (o.metadata?.managedFields === undefined) return o
-    const { managedFields: _m, ...metadata } = o.metadata
-    return { ...o, metadata }
-  }
-  if (kind.kind === 'ReplicaSet') {
-    // A ReplicaSet is a link from pods to their Deployment: its pod spec
-    // (most of the object) is never read.
-    return o => {
-      const r = dropManaged(o)
-      const tpl = r.spec?.template
-      if (tpl?.spec === undefined) return r
-      return { ...r, spec: { ...r.spec, template: { metadata: tpl.metadata } } }
-    }
-  }
-  return dropManaged
+/** What kubechanges keeps of a watched object: see watch/slim.ts. */
+export function slim (kind: WatchedKind, pool = new Interner()): (o: K8sObject) => K8sObject {
+  return slimmerFor(kind.kind, pool)
 }
 
 function collectionPath (k: WatchedKind, namespace?: string): string {
@@ -142,6 +122,8 @@ export function createWatchSource (opts: WatchSourceOptions): WatchSource {
   const events = new Counter({ name: 'kubechanges_informer_events_total', help: 'Watch events received, by resource', labelNames: ['resource'], registers })
   const informers: WatchSource['informers'] = []
   const slots: Slot[] = []
+  // One pool for every informer: namespaces, label keys and owner uids repeat across kinds.
+  const pool = new Interner()
   /** Left out by discovery: re-resolved every recheckMs. */
   let missing: Missing[] = []
   let discovering: string | null = 'API discovery pending'
@@ -170,7 +152,10 @@ export function createWatchSource (opts: WatchSourceOptions): WatchSource {
       // Labels select workloads; Events, Pods and slices are needed whatever their labels.
       ...(opts.labelSelector !== undefined && opts.labelSelector !== '' && !['Event', 'Pod', 'EndpointSlice', 'ReplicaSet'].includes(kind.kind) ? { labelSelector: opts.labelSelector } : {}),
       log: opts.log,
-      transform: slim(kind),
+      transform: slim(kind, pool),
+      metadataOnly: METADATA_ONLY_KINDS.has(kind.kind),
+      kind: kind.kind,
+      apiVersion: kind.group === '' ? kind.version : `${kind.group}/${kind.version}`,
       ...(opts.backoff !== undefined ? { backoff: opts.backoff } : {}),
       ...(opts.watchdogMs !== undefined ? { watchdogMs: opts.watchdogMs } : {}),
       ...(opts.random !== undefined ? { random: opts.random } : {}),

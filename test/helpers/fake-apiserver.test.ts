@@ -391,3 +391,33 @@ t.test('discovery as client-node reads it; unserved and forbidden resources answ
   t.equal((await fetch(`${srv.url}/apis/events.k8s.io/v1/events`)).status, 200)
   t.ok(srv.discoveryRequests >= 5)
 })
+
+t.test('metadata-only list and watch (PartialObjectMetadata), 406 when nothing acceptable', async t => {
+  const srv = await FakeApiServer.create()
+  t.teardown(async () => { await srv.close() })
+  const pod = srv.create('/api/v1/namespaces/shop/pods', { metadata: { name: 'a', labels: { app: 'web' }, managedFields: [{ manager: 'kubelet' }] }, spec: { containers: [] }, status: { phase: 'Running' } })
+  srv.create('/api/v1/namespaces/shop/pods', { metadata: { name: 'b' }, spec: {} })
+  const get = async (q: string, accept: string): Promise<{ status: number, body: any, text: string }> => {
+    const r = await fetch(`${srv.url}/api/v1/pods${q}`, { headers: { Accept: accept } })
+    const text = await r.text()
+    return { status: r.status, body: r.headers.get('content-type') === 'application/json' && !q.includes('watch') ? JSON.parse(text) : undefined, text }
+  }
+  const list = await get('?limit=1', 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json')
+  t.equal(list.status, 200)
+  t.equal(list.body.kind, 'PartialObjectMetadataList')
+  t.equal(list.body.apiVersion, 'meta.k8s.io/v1')
+  t.type(list.body.metadata.continue, 'string', 'paging as for full lists')
+  t.same(list.body.items, [{ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: pod.metadata }], 'metadata only, managedFields included, typed PartialObjectMetadata')
+  const full = await get('', 'application/json;as=Table;g=meta.k8s.io;v=v1,application/json')
+  t.equal(full.body.kind, 'PodList', 'an unsupported view falls back to the next media range')
+  t.equal((await get('', 'application/json;as=Table;g=meta.k8s.io;v=v1')).status, 406)
+  t.equal((await get('', 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1')).status, 406, 'a list needs the List type')
+
+  const ac = new AbortController()
+  const res = await fetch(`${srv.url}/api/v1/pods?watch=true&resourceVersion=${pod.metadata?.resourceVersion ?? ''}`, { headers: { Accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json' }, signal: ac.signal })
+  const reader = res.body?.getReader()
+  const first = await reader?.read()
+  const ev = JSON.parse(Buffer.from(first?.value ?? []).toString('utf8').split('\n')[0])
+  t.same(ev, { type: 'ADDED', object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: srv.get('/api/v1/namespaces/shop/pods', 'b')?.metadata } })
+  ac.abort()
+})

@@ -143,6 +143,34 @@ interface Watcher {
   bookmarks: boolean
   stalled: boolean
   timer?: NodeJS.Timeout
+  view: View
+}
+
+// ---- metadata-only responses (client-go's metadata informers) ----------------
+//
+// `Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`
+// on a list, `as=PartialObjectMetadata` on a get or watch: the apiserver
+// answers with the objects' metadata only (managedFields included), typed
+// PartialObjectMetadata (the list PartialObjectMetadataList), so the client
+// must know the kind from what it asked for. Media ranges are tried in order
+// (a plain application/json after it is the fallback); none acceptable → 406.
+
+type View = 'full' | 'metadata'
+
+function responseView (accept: string | undefined, isList: boolean): View | null {
+  if (accept === undefined || accept.trim() === '') return 'full'
+  for (const range of accept.split(',')) {
+    const [type, ...params] = range.split(';').map(s => s.trim())
+    if (type !== 'application/json' && type !== '*/*' && type !== 'application/*') continue
+    const p = Object.fromEntries(params.map(kv => kv.split('=').map(s => s.trim())))
+    if (p.as === undefined) return 'full'
+    if (p.g === 'meta.k8s.io' && p.v === 'v1' && p.as === (isList ? 'PartialObjectMetadataList' : 'PartialObjectMetadata')) return 'metadata'
+  }
+  return null
+}
+
+function asPartialObjectMetadata (o: K8sObject): K8sObject {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata }
 }
 
 const BUILTIN_KINDS: Record<string, string> = {
@@ -854,7 +882,9 @@ export class FakeApiServer {
 
   private writeEvent (w: Watcher, type: WatchEventType, object: K8sObject | Status): void {
     if (w.res.destroyed || w.res.writableEnded) return
-    w.res.write(JSON.stringify({ type, object }) + '\n')
+    // Objects (not Status, not bookmarks: their kind is the resource's) are converted for a metadata-only watch.
+    const o = w.view === 'metadata' && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') ? asPartialObjectMetadata(object as K8sObject) : object
+    w.res.write(JSON.stringify({ type, object: o }) + '\n')
   }
 
   private count (path: string, verb: 'list' | 'watch' | 'get', query: Record<string, string>): void {
@@ -921,21 +951,26 @@ export class FakeApiServer {
       this.sendStatus(res, statusOf(400, 'BadRequest', (err as Error).message))
       return
     }
-    if (verb === 'watch') this.handleWatch(res, parsed, query, labels, fields)
-    else if (verb === 'get') this.handleGet(res, parsed)
-    else this.handleList(res, parsed, query, labels, fields)
+    const view = responseView(req.headers.accept, verb === 'list')
+    if (view === null) {
+      this.sendStatus(res, statusOf(406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf'))
+      return
+    }
+    if (verb === 'watch') this.handleWatch(res, parsed, query, labels, fields, view)
+    else if (verb === 'get') this.handleGet(res, parsed, view)
+    else this.handleList(res, parsed, query, labels, fields, view)
   }
 
-  private handleGet (res: http.ServerResponse, p: ParsedPath): void {
+  private handleGet (res: http.ServerResponse, p: ParsedPath, view: View = 'full'): void {
     const o = this.store.get(p.key)?.get(`${p.namespace ?? ''}/${p.name ?? ''}`)
     if (o === undefined) {
       this.sendStatus(res, statusOf(404, 'NotFound', `${p.resource} "${p.name ?? ''}" not found`, { details: { name: p.name, kind: p.resource } }))
       return
     }
-    this.sendJson(res, o)
+    this.sendJson(res, view === 'metadata' ? asPartialObjectMetadata(o) : o)
   }
 
-  private handleList (res: http.ServerResponse, p: ParsedPath, query: Record<string, string>, labels: LabelRequirement[], fields: FieldRequirement[]): void {
+  private handleList (res: http.ServerResponse, p: ParsedPath, query: Record<string, string>, labels: LabelRequirement[], fields: FieldRequirement[], view: View = 'full'): void {
     let rv = this.rv
     let start = ''
     if (query.continue !== undefined && query.continue !== '') {
@@ -979,6 +1014,10 @@ export class FakeApiServer {
         remaining = keys.slice(i).filter(k => this.matches(w, state.get(k))).length
         break
       }
+      if (view === 'metadata') {
+        items.push(asPartialObjectMetadata(o))
+        continue
+      }
       // List items carry no kind/apiVersion, as the real server sends them.
       const { kind: _k, apiVersion: _a, ...rest } = o
       items.push(rest)
@@ -988,10 +1027,12 @@ export class FakeApiServer {
       metadata.continue = cont
       if (labels.length === 0 && fields.length === 0) metadata.remainingItemCount = remaining
     }
-    this.sendJson(res, { kind: `${this.kindOf(p.resource)}List`, apiVersion: p.apiVersion, metadata, items })
+    this.sendJson(res, view === 'metadata'
+      ? { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata, items }
+      : { kind: `${this.kindOf(p.resource)}List`, apiVersion: p.apiVersion, metadata, items })
   }
 
-  private handleWatch (res: http.ServerResponse, p: ParsedPath, query: Record<string, string>, labels: LabelRequirement[], fields: FieldRequirement[]): void {
+  private handleWatch (res: http.ServerResponse, p: ParsedPath, query: Record<string, string>, labels: LabelRequirement[], fields: FieldRequirement[], view: View = 'full'): void {
     const rvParam = query.resourceVersion ?? ''
     const from = rvParam === '' || rvParam === '0' ? null : Number(rvParam)
     if (from !== null && !Number.isInteger(from)) {
@@ -1012,7 +1053,8 @@ export class FakeApiServer {
       fields,
       res,
       bookmarks: query.allowWatchBookmarks === 'true' || query.allowWatchBookmarks === '1',
-      stalled: false
+      stalled: false,
+      view
     }
     if (expired) {
       this.writeEvent(w, 'ERROR', statusOf(410, 'Expired', `too old resource version: ${from} (${this.compactedRV + 1})`))

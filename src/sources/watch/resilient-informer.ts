@@ -124,11 +124,23 @@ export interface ResilientInformerOptions {
   /** LIST page size (`limit`); default 500, 0 = no paging. */
   pageSize?: number
   /**
-   * Applied to every object before it is cached or delivered: the cache holds
-   * every object of the kind, so dropping what nobody reads (managedFields,
-   * a Pod's spec) is most of the memory.
+   * Applied to every object as soon as its list page or watch line is parsed,
+   * before it is delivered: what the consumer keeps of it is what it returns
+   * (dropping what nobody reads — managedFields, a Pod's spec — is most of
+   * the memory). The informer itself keeps only each object's identity.
    */
   transform?: (o: K8sObject) => K8sObject
+  /**
+   * Ask for metadata only (PartialObjectMetadataList / PartialObjectMetadata,
+   * as client-go's metadata informers do): for kinds only ever used as owner
+   * links, the apiserver then never serialises their spec and status.
+   * Items come back as kind PartialObjectMetadata: `kind` and `apiVersion`
+   * name them again.
+   */
+  metadataOnly?: boolean
+  /** The kind and apiVersion of the items (default: from the list's kind, `XList` → `X`). */
+  kind?: string
+  apiVersion?: string
   /** For tests: the jitter source, default Math.random. */
   random?: () => number
 }
@@ -147,7 +159,11 @@ export interface ResilientInformer {
   readonly lastEventAt: number | null
   /** The resourceVersion the next watch resumes from ('' before the first LIST). */
   readonly resourceVersion: string
-  /** The current objects, as last delivered. */
+  /**
+   * The current objects' identities (kind, apiVersion, uid, namespace, name,
+   * resourceVersion): the informer keeps no more than what a re-list diff
+   * needs — the consumer keeps what it reads.
+   */
   list: () => K8sObject[]
 }
 
@@ -222,8 +238,8 @@ class Call {
     this.timer.unref()
   }
 
-  async open (kc: KubeConfig, url: URL): Promise<http.IncomingMessage> {
-    const opts: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json', 'User-Agent': 'kubechanges' } }
+  async open (kc: KubeConfig, url: URL, accept = 'application/json'): Promise<http.IncomingMessage> {
+    const opts: https.RequestOptions = { method: 'GET', headers: { Accept: accept, 'User-Agent': 'kubechanges' } }
     await kc.applyToHTTPSOptions(opts)
     if (opts.agent instanceof http.Agent) this.agent = opts.agent
     if (this.abortErr !== null) throw this.abortErr
@@ -303,6 +319,23 @@ function rvOf (o: K8sObject | undefined): string | undefined {
   return o?.metadata?.resourceVersion
 }
 
+/**
+ * What the informer keeps of an object: a re-list diff needs the
+ * resourceVersion, a vanished object's DELETED its name. (The strings are the
+ * parsed object's own, shared with what the consumer keeps.)
+ */
+interface Known { namespace: string | undefined; name: string | undefined; rv: string | undefined }
+
+function knownOf (o: K8sObject): Known {
+  return { namespace: o.metadata?.namespace, name: o.metadata?.name, rv: o.metadata?.resourceVersion }
+}
+
+// client-go's metadata informers ask for the same, with JSON as the fallback
+// for servers (or aggregated APIs) that cannot convert.
+const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json'
+const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json'
+const PARTIAL = 'PartialObjectMetadata'
+
 export function createResilientInformer (opts: ResilientInformerOptions): ResilientInformer {
   if (!/^\/apis?\//.test(opts.path)) throw errors.BAD_ARGUMENT(`watch path must start with /api/ or /apis/: ${opts.path}`)
   const kc = opts.kc
@@ -313,8 +346,28 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
   const pageSize = Math.max(0, opts.pageSize ?? 500)
   const random = opts.random ?? Math.random
 
-  let known = new Map<string, K8sObject>()
+  let known = new Map<string, Known>()
   const transform = opts.transform ?? ((o: K8sObject) => o)
+  const metadataOnly = opts.metadataOnly === true
+  let itemKind = opts.kind
+  let itemApiVersion = opts.apiVersion
+
+  /** Names the object's kind (a metadata-only answer says PartialObjectMetadata), then slims it. */
+  function prepare (o: K8sObject): K8sObject {
+    if (o.kind === undefined || o.kind === PARTIAL) {
+      if (itemKind !== undefined) o.kind = itemKind
+      if (itemApiVersion !== undefined) o.apiVersion = itemApiVersion
+    }
+    if (o.apiVersion === undefined && itemApiVersion !== undefined) o.apiVersion = itemApiVersion
+    return transform(o)
+  }
+
+  function stub (id: string, k: Known): K8sObject {
+    const metadata: NonNullable<K8sObject['metadata']> = { uid: id.includes('/') ? undefined : id, name: k.name, namespace: k.namespace, resourceVersion: k.rv }
+    if (metadata.uid === undefined) delete metadata.uid
+    if (metadata.namespace === undefined) delete metadata.namespace
+    return { apiVersion: itemApiVersion, kind: itemKind, metadata }
+  }
   let resourceVersion = ''
   let needList = true
   let synced = false
@@ -353,7 +406,7 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
     const call = new Call(watchdogMs)
     current = call
     try {
-      const res = await call.open(kc, u)
+      const res = await call.open(kc, u, metadataOnly ? ACCEPT_METADATA_LIST : 'application/json')
       const text = await call.readAll(res, max)
       return { code: res.statusCode ?? 0, text }
     } finally {
@@ -365,10 +418,15 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
   /** A full LIST (paged), then baseline or diff. */
   async function relist (): Promise<void> {
     state = 'starting'
+    // Slimmed as each page arrives: only one page of full objects is ever alive.
+    // The first list is delivered page by page too (nothing to diff against,
+    // and holding a whole cluster's objects until its last page is most of a
+    // sync's peak); a re-list is diffed once complete, deletes first, as
+    // before (a name deleted and re-created must be reported in that order).
+    const streaming = !synced
+    const seen = new Set<string>()
     const items: K8sObject[] = []
     let listRV = ''
-    let kind: string | undefined
-    let apiVersion: string | undefined
     let cont: string | undefined
     let limit = pageSize > 0 ? pageSize : undefined
     for (;;) {
@@ -382,6 +440,7 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
         // The continue token expired mid-list: start over in one page (a consistent snapshot).
         log?.info({ path: opts.path }, 'watch: list continue token expired, listing again without paging')
         items.length = 0
+        seen.clear()
         cont = undefined
         limit = undefined
         continue
@@ -396,24 +455,27 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
       if (!isObject(body) || (body.items !== null && body.items !== undefined && !Array.isArray(body.items))) {
         throw new BadResponseError('list response has no items array')
       }
-      for (const it of (body.items ?? []) as unknown[]) {
-        if (isObject(it)) items.push(it as K8sObject)
+      // List items come without kind/apiVersion from the real apiserver; the list names them.
+      if (typeof body.kind === 'string' && body.kind.endsWith('List') && body.kind !== `${PARTIAL}List`) {
+        itemKind ??= body.kind.slice(0, -4)
+        if (typeof body.apiVersion === 'string') itemApiVersion ??= body.apiVersion
       }
-      kind = typeof body.kind === 'string' ? body.kind : kind
-      apiVersion = typeof body.apiVersion === 'string' ? body.apiVersion : apiVersion
+      const page = (body.items ?? []) as unknown[]
+      for (let i = 0; i < page.length; i++) {
+        const it = page[i]
+        page[i] = undefined
+        if (!isObject(it)) continue
+        if (streaming) baselineItem(prepare(it as K8sObject), seen)
+        else items.push(prepare(it as K8sObject))
+      }
       const meta = isObject(body.metadata) ? body.metadata : {}
       listRV = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : listRV
       cont = typeof meta.continue === 'string' && meta.continue !== '' ? meta.continue : undefined
       if (cont === undefined) break
     }
     if (stopped) throw new StoppedError()
-    // List items come without kind/apiVersion from the real apiserver; fill them in.
-    const itemKind = kind?.endsWith('List') === true ? kind.slice(0, -4) : undefined
-    for (const it of items) {
-      if (it.kind === undefined && itemKind !== undefined) it.kind = itemKind
-      if (it.apiVersion === undefined && apiVersion !== undefined) it.apiVersion = apiVersion
-    }
-    applyList(items)
+    if (streaming) endBaseline(seen)
+    else applyList(items)
     resourceVersion = listRV
     needList = false
     lastEventAt = Date.now()
@@ -430,25 +492,53 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
     }
   }
 
+  /**
+   * One item of the first list: ADDED as baseline when first seen. (Seen
+   * already: the list restarted after an expired continue token, and what
+   * changed meanwhile is a change.)
+   */
+  function baselineItem (o: K8sObject, seen: Set<string>): void {
+    const id = idOf(o)
+    const p = known.get(id)
+    known.set(id, knownOf(o))
+    seen.add(id)
+    if (p === undefined) emit({ type: 'ADDED', object: o, relist: true, baseline: true })
+    else if (p.rv !== rvOf(o)) emit({ type: 'MODIFIED', object: o, relist: true, baseline: false })
+  }
+
+  /** The first list is complete: what an earlier, interrupted attempt showed and this one did not is gone. */
+  function endBaseline (seen: Set<string>): void {
+    for (const [id, k] of known) {
+      if (seen.has(id)) continue
+      known.delete(id)
+      emit({ type: 'DELETED', object: stub(id, k), relist: true, baseline: false })
+    }
+    log?.debug({ path: opts.path, count: known.size }, 'watch: baseline listed')
+  }
+
   function applyList (items: K8sObject[]): void {
-    const fresh = new Map<string, K8sObject>()
-    for (const it of items) fresh.set(idOf(it), transform(it))
+    const fresh = new Map<string, Known>()
+    const objects = new Map<string, K8sObject>()
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]
+      const id = idOf(it)
+      fresh.set(id, knownOf(it))
+      objects.set(id, it)
+      // Delivered objects belong to the consumer from here on: nothing here holds them.
+      items[i] = undefined as unknown as K8sObject
+    }
+    items.length = 0
     const old = known
     known = fresh
-    if (!synced) {
-      for (const it of fresh.values()) emit({ type: 'ADDED', object: it, relist: true, baseline: true })
-      log?.debug({ path: opts.path, count: fresh.size }, 'watch: baseline listed')
-      return
-    }
     let added = 0
     let modified = 0
     let deleted = 0
-    for (const [id, o] of old) {
-      if (!fresh.has(id)) { deleted++; emit({ type: 'DELETED', object: o, relist: true, baseline: false }) }
+    for (const [id, k] of old) {
+      if (!fresh.has(id)) { deleted++; emit({ type: 'DELETED', object: stub(id, k), relist: true, baseline: false }) }
     }
-    for (const [id, o] of fresh) {
+    for (const [id, o] of objects) {
       const p = old.get(id)
-      if (p === undefined) { added++; emit({ type: 'ADDED', object: o, relist: true, baseline: false }) } else if (rvOf(p) !== rvOf(o)) { modified++; emit({ type: 'MODIFIED', object: o, relist: true, baseline: false }) }
+      if (p === undefined) { added++; emit({ type: 'ADDED', object: o, relist: true, baseline: false }) } else if (p.rv !== rvOf(o)) { modified++; emit({ type: 'MODIFIED', object: o, relist: true, baseline: false }) }
     }
     log?.info({ path: opts.path, count: fresh.size, added, modified, deleted }, 'watch: re-listed')
   }
@@ -491,7 +581,7 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
   }
 
   function applyWatchEvent (type: InformerEventType, raw: K8sObject): void {
-    const obj = transform(raw)
+    const obj = prepare(raw)
     const rv = rvOf(obj)
     if (typeof rv === 'string' && rv !== '') resourceVersion = rv
     lastEventAt = Date.now()
@@ -503,8 +593,8 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
       emit({ type: 'DELETED', object: obj, relist: false, baseline: false })
       return
     }
-    if (prev !== undefined && rvOf(prev) === rv) return // duplicate
-    known.set(id, obj)
+    if (prev !== undefined && prev.rv === rv) return // duplicate
+    known.set(id, knownOf(obj))
     emit({ type: prev === undefined ? 'ADDED' : 'MODIFIED', object: obj, relist: false, baseline: false })
   }
 
@@ -527,7 +617,7 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
     let events = 0
     const healthy = (): boolean => events > 0 || Date.now() - openedAt >= maxMs
     try {
-      const res = await call.open(kc, u)
+      const res = await call.open(kc, u, metadataOnly ? ACCEPT_METADATA : 'application/json')
       const code = res.statusCode ?? 0
       if (code !== 200) {
         const st = parseStatus(await call.readAll(res, MAX_ERROR_BODY).catch(() => ''))
@@ -659,7 +749,7 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
     get lastEventAt () { return lastEventAt },
     get resourceVersion () { return resourceVersion },
     list (): K8sObject[] {
-      return [...known.values()]
+      return [...known].map(([id, k]) => stub(id, k))
     }
   }
 }

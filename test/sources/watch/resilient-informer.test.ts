@@ -440,3 +440,61 @@ t.test('stop() during backoff and before the first sync leaves nothing running',
   t.equal(inf2.synced, false)
   t.throws(() => createResilientInformer({ kc, path: 'apps/v1/deployments', onEvent: () => {} }), { code: 'KC_BAD_ARGUMENT' })
 })
+
+t.test('metadataOnly: lists and watches PartialObjectMetadata, delivered under the watched kind', async t => {
+  const PODS = '/api/v1/namespaces/shop/pods'
+  const pod = (name: string, restarts = 0): K8sObject => ({
+    metadata: { name, labels: { app: 'web' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-1', uid: 'rs-1', controller: true }] },
+    spec: { containers: [{ name: 'app', image: 'web:1' }] },
+    status: { phase: 'Running', containerStatuses: [{ name: 'app', restartCount: restarts }] }
+  })
+  const accepts: string[] = []
+  const h = await setup(t, {
+    path: '/api/v1/pods',
+    informer: { metadataOnly: true, kind: 'Pod', apiVersion: 'v1', pageSize: 1 },
+    before: srv => {
+      srv.create(PODS, pod('a'))
+      srv.create(PODS, pod('b'))
+      srv.onRequest = r => { accepts.push(r.verb) }
+    }
+  })
+  const { srv } = h
+  await waitFor('watch', () => srv.openWatches() === 1)
+  t.equal(srv.counts('/api/v1/pods').list, 2, 'paged: one item per page')
+  for (const e of h.events) {
+    t.equal(e.object.kind, 'Pod', 'the kind comes from the watched resource')
+    t.equal(e.object.apiVersion, 'v1')
+    t.equal(e.object.spec, undefined, 'no spec: the apiserver sent metadata only')
+    t.equal(e.object.status, undefined)
+    t.equal(e.object.metadata?.ownerReferences?.[0].uid, 'rs-1', 'the owner link is there')
+  }
+  srv.update(PODS, { ...pod('a', 1), metadata: { ...pod('a').metadata, labels: { app: 'web', v: '2' } } })
+  await waitFor('modified', () => h.events.length === 3)
+  t.equal(h.events[2].type, 'MODIFIED')
+  t.same(h.events[2].object.metadata?.labels, { app: 'web', v: '2' })
+  t.equal(h.events[2].object.kind, 'Pod')
+  t.equal(h.events[2].object.status, undefined)
+  t.same(accepts, ['list', 'list', 'watch'])
+})
+
+t.test('the cache keeps identities only; each list page is slimmed as it arrives', async t => {
+  const pages: number[] = []
+  let calls = 0
+  const h = await setup(t, {
+    informer: {
+      pageSize: 2,
+      // Counts how many objects were transformed before each page request.
+      transform: o => { calls++; return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, uid: o.metadata?.uid, resourceVersion: o.metadata?.resourceVersion } } }
+    },
+    before: srv => {
+      for (const n of ['a', 'b', 'c', 'd', 'e']) srv.create(SHOP, { ...dep(n), spec: { replicas: 1, template: { spec: { containers: [{ name: 'x', image: 'big' }] } } } })
+      srv.onRequest = r => { if (r.verb === 'list') pages.push(calls) }
+    }
+  })
+  t.same(pages, [0, 2, 4], 'page N+1 is requested after page N was slimmed')
+  t.same(h.events.map(e => e.object.kind), ['Deployment', 'Deployment', 'Deployment', 'Deployment', 'Deployment'], 'kind from the list')
+  const listed = h.inf.list()
+  t.same(listed.map(o => Object.keys(o.metadata ?? {}).sort()), listed.map(() => ['name', 'namespace', 'resourceVersion', 'uid']))
+  t.same(listed.map(o => o.kind), ['Deployment', 'Deployment', 'Deployment', 'Deployment', 'Deployment'])
+  t.equal(listed.some(o => o.spec !== undefined), false, 'no spec kept')
+})

@@ -1,0 +1,143 @@
+import type { K8sObject, OwnerRef } from '../../model.js'
+
+// What kubechanges keeps of a watched object. The correlator's object index
+// holds the last state of every root object (to diff the next write against)
+// and the owner link of every child, for the whole cluster: so each object
+// is cut to what a detector reads as soon as it is parsed, and the strings
+// every object repeats (namespaces, label keys and values, kinds) are shared.
+
+/** Never read: managedFields (often half the object), kubectl's copy of the spec, endpoint bookkeeping (diff.ts ignores them). */
+const DROPPED_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration', 'endpoints.kubernetes.io/last-change-trigger-time']
+
+/**
+ * One copy of each short repeated string. Bounded: past `max` distinct
+ * strings the pool stops growing (the string is then kept as parsed), so a
+ * cluster of unique label values cannot grow it without end.
+ */
+export class Interner {
+  readonly #pool = new Map<string, string>()
+  constructor (private readonly max = 100_000, private readonly maxLength = 64) {}
+
+  get size (): number { return this.#pool.size }
+
+  intern<T extends string | undefined> (s: T): T {
+    if (s === undefined || s.length > this.maxLength) return s
+    const hit = this.#pool.get(s)
+    if (hit !== undefined) return hit as T
+    if (this.#pool.size < this.max) this.#pool.set(s, s)
+    return s
+  }
+
+  labels (l: Record<string, string> | undefined): Record<string, string> | undefined {
+    if (l === undefined || l === null || typeof l !== 'object') return l
+    const out: Record<string, string> = {}
+    for (const k of Object.keys(l)) out[this.intern(k)] = typeof l[k] === 'string' ? this.intern(l[k]) : l[k]
+    return out
+  }
+}
+
+type Meta = NonNullable<K8sObject['metadata']>
+
+function ownerRefs (refs: OwnerRef[], pool: Interner): OwnerRef[] {
+  if (!Array.isArray(refs)) return refs
+  return refs.map(r => r !== null && typeof r === 'object'
+    ? { apiVersion: pool.intern(r.apiVersion), kind: pool.intern(r.kind), name: r.name, uid: r.uid, ...(r.controller !== undefined ? { controller: r.controller } : {}) }
+    : r)
+}
+
+/** metadata without managedFields and the never-read annotations; repeated strings shared. */
+export function slimMeta (m: Meta | undefined, pool: Interner): Meta {
+  if (m === undefined || m === null) return {}
+  const { managedFields: _mf, annotations, labels, ownerReferences, namespace, ...rest } = m as Meta & { managedFields?: unknown }
+  const out: Meta = { ...rest }
+  if (namespace !== undefined) out.namespace = pool.intern(namespace)
+  if (labels !== undefined) out.labels = pool.labels(labels)
+  if (annotations !== undefined && annotations !== null && typeof annotations === 'object') {
+    let kept: Record<string, string> | undefined
+    for (const k of Object.keys(annotations)) {
+      if (DROPPED_ANNOTATIONS.includes(k)) continue
+      ;(kept ??= {})[pool.intern(k)] = annotations[k]
+    }
+    if (kept !== undefined) out.annotations = kept
+  }
+  if (ownerReferences !== undefined) out.ownerReferences = ownerRefs(ownerReferences, pool)
+  return out
+}
+
+/** Only the identity, labels and owner links: what a Pod is kept for (the owner chain of endpoints and events). */
+export function slimToLinks (o: K8sObject, pool: Interner): K8sObject {
+  const m = o.metadata ?? {}
+  const metadata: Meta = { name: m.name, namespace: pool.intern(m.namespace), uid: m.uid, resourceVersion: m.resourceVersion }
+  if (metadata.namespace === undefined) delete metadata.namespace
+  if (m.labels !== undefined) metadata.labels = pool.labels(m.labels)
+  if (m.ownerReferences !== undefined) metadata.ownerReferences = ownerRefs(m.ownerReferences, pool)
+  return { apiVersion: pool.intern(o.apiVersion), kind: pool.intern(o.kind), metadata }
+}
+
+/** An Event as the correlator reads it: what it is about, why, how often. */
+export function slimEvent (o: K8sObject, pool: Interner): K8sObject {
+  const out: K8sObject = { apiVersion: pool.intern(o.apiVersion), kind: pool.intern(o.kind), metadata: slimMeta(o.metadata, pool) }
+  for (const k of ['involvedObject', 'regarding', 'reason', 'message', 'note', 'count', 'series', 'type', 'eventTime', 'firstTimestamp', 'lastTimestamp'] as const) {
+    if (o[k] !== undefined) out[k] = k === 'involvedObject' || k === 'regarding' ? involved(o[k], pool) : o[k]
+  }
+  return out
+}
+
+function involved (r: any, pool: Interner): unknown {
+  if (r === null || typeof r !== 'object') return r
+  return { kind: pool.intern(r.kind), namespace: pool.intern(r.namespace), name: r.name, uid: r.uid, ...(r.apiVersion !== undefined ? { apiVersion: pool.intern(r.apiVersion) } : {}), ...(r.fieldPath !== undefined ? { fieldPath: r.fieldPath } : {}) }
+}
+
+/**
+ * Swaps `v`'s short strings for the pool's, IN PLACE (the object was just
+ * parsed and is ours: copying it would double what a sync allocates): the
+ * specs and statuses of a cluster's workloads repeat the same values (pull
+ * policies, probe paths, condition types, reasons and messages, timestamps)
+ * thousands of times, and the object index keeps one per workload.
+ */
+export function internDeep (v: unknown, pool: Interner, depth = 0): unknown {
+  if (typeof v === 'string') return pool.intern(v)
+  if (v === null || typeof v !== 'object' || depth > 32) return v
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = internDeep(v[i], pool, depth + 1)
+    return v
+  }
+  const o = v as Record<string, unknown>
+  for (const k of Object.keys(o)) {
+    // Unique by nature: pooling them would only fill the pool.
+    if (k !== 'uid' && k !== 'resourceVersion') o[k] = internDeep(o[k], pool, depth + 1)
+  }
+  return o
+}
+
+/** Everything but the metadata bookkeeping: the state a detector diffs. Slims `o` in place. */
+export function slimObject (o: K8sObject, pool: Interner): K8sObject {
+  for (const k of Object.keys(o)) {
+    o[k] = k === 'metadata' ? slimMeta(o.metadata, pool) : internDeep(o[k], pool)
+  }
+  return o
+}
+
+/** A ReplicaSet is a link from pods to their Deployment: its pod spec (most of the object) is never read. */
+export function slimReplicaSet (o: K8sObject, pool: Interner): K8sObject {
+  const tpl = o.spec?.template
+  if (tpl?.spec !== undefined) o.spec.template = { metadata: tpl.metadata }
+  return slimObject(o, pool)
+}
+
+/** The slimming of one kind; `pool` is shared by every kind of a watch source. */
+export function slimmerFor (kind: string, pool: Interner): (o: K8sObject) => K8sObject {
+  switch (kind) {
+    case 'Pod': return o => slimToLinks(o, pool)
+    case 'ReplicaSet': return o => slimReplicaSet(o, pool)
+    case 'Event': return o => slimEvent(o, pool)
+    default: return o => slimObject(o, pool)
+  }
+}
+
+/**
+ * Kinds watched for their owner links alone: listed and watched as
+ * PartialObjectMetadata, so neither the apiserver nor kubechanges ever
+ * handles their spec and status (a Pod's are most of its bytes).
+ */
+export const METADATA_ONLY_KINDS: ReadonlySet<string> = new Set(['Pod'])
