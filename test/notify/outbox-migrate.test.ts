@@ -7,31 +7,13 @@ import Database from 'better-sqlite3'
 import { createRig } from '../helpers/delivery.js'
 import { rolloutChange } from '../helpers/changes.js'
 import { createLogSink } from '../../src/notify/log.js'
-
-// The outbox table exactly as the previous release created it.
-const OLD_SCHEMA = `
-  CREATE TABLE IF NOT EXISTS outbox (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    change_id       TEXT    NOT NULL,
-    sink            TEXT    NOT NULL,
-    recipients      TEXT,
-    change_json     TEXT,
-    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    created_at      INTEGER NOT NULL,
-    next_attempt_at INTEGER,
-    last_attempt_at INTEGER,
-    delivered_at    INTEGER,
-    last_error      TEXT,
-    UNIQUE (change_id, sink)
-  );
-  CREATE INDEX IF NOT EXISTS outbox_pending_due ON outbox (next_attempt_at) WHERE state = 'pending';`
+import { V0_OUTBOX_DDL } from '../fixtures/store-v0.js'
 
 t.test('an old outbox is rebuilt once, keeping every row', async t => {
   const file = path.join(t.testdir(), 'old.db')
   const pending = rolloutChange({ id: 'old-pending' })
   const old = new Database(file)
-  old.exec(OLD_SCHEMA)
+  old.exec(V0_OUTBOX_DDL)
   const ins = old.prepare('INSERT INTO outbox (change_id, sink, change_json, state, attempts, created_at, next_attempt_at, delivered_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
   ins.run('old-pending', 'log', JSON.stringify(pending), 'pending', 3, 1, 1, null, 'was down')
   ins.run('old-done', 'log', null, 'delivered', 1, 1, null, 5, null)

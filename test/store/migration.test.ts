@@ -7,54 +7,13 @@ import { testApp } from '../helpers/app.js'
 import { makeChange } from '../helpers/changes.js'
 import { ChangeStore } from '../../src/store/changes.js'
 import { SCHEMA_VERSION } from '../../src/store/schema.js'
+import { V0_DDL } from '../fixtures/store-v0.js'
 
 // A store written by the first release (schema 0: changes and outbox, no
 // version in the file; the DDL below is exactly that release's) is opened and
 // migrated in place: its changes stay queryable, a delivery it still owed is
 // made once, a finished one is not made again. A file from a newer release is
 // refused, never half-read.
-
-const V0_DDL = `
-  CREATE TABLE IF NOT EXISTS changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    namespace TEXT NOT NULL,
-    name TEXT NOT NULL,
-    uid TEXT NOT NULL,
-    user TEXT,
-    started_at INTEGER NOT NULL,
-    ended_at INTEGER NOT NULL,
-    recorded_at INTEGER NOT NULL,
-    body TEXT NOT NULL
-  );
-  CREATE INDEX IF NOT EXISTS changes_ended ON changes (ended_at, seq);
-  CREATE INDEX IF NOT EXISTS changes_ns ON changes (namespace, ended_at);
-  CREATE INDEX IF NOT EXISTS changes_kind ON changes (kind, ended_at);
-  CREATE INDEX IF NOT EXISTS changes_name ON changes (name, ended_at);
-  CREATE INDEX IF NOT EXISTS changes_uid ON changes (uid);
-  CREATE INDEX IF NOT EXISTS changes_type ON changes (type, ended_at);
-  CREATE INDEX IF NOT EXISTS changes_outcome ON changes (outcome, ended_at);
-  CREATE INDEX IF NOT EXISTS changes_user ON changes (user, ended_at);
-  CREATE TABLE IF NOT EXISTS outbox (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    change_id       TEXT    NOT NULL,
-    sink            TEXT    NOT NULL,
-    recipients      TEXT,
-    change_json     TEXT,
-    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    created_at      INTEGER NOT NULL,
-    next_attempt_at INTEGER,
-    last_attempt_at INTEGER,
-    delivered_at    INTEGER,
-    last_error      TEXT,
-    UNIQUE (change_id, sink)
-  );
-  CREATE INDEX IF NOT EXISTS outbox_pending_due ON outbox (next_attempt_at) WHERE state = 'pending';
-`
 
 t.test('a store of the first release is migrated and keeps its changes and deliveries', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'kc-migrate-'))
