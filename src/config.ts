@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { errors } from './errors.js'
+import { parseKinds, type KindsConfig } from './detectors/status/config.js'
 
 // Configuration: defaults < config file (YAML or JSON) < environment < flags.
 // Every key is validated at start; an error names the key.
@@ -23,6 +24,8 @@ export interface Config {
   /** Passed as-is to the notify section's own parser. */
   notify?: unknown
   logLevel: string
+  /** Per-kind status rules (CEL), keyed by resource.group: see src/detectors/status/config.ts. */
+  kinds?: KindsConfig
 }
 
 export const DEFAULTS: Config = {
@@ -37,7 +40,8 @@ export const DEFAULTS: Config = {
   ignore: { namespaces: [], kinds: [] },
   watch: { enabled: 'auto', namespaces: [], kinds: [] },
   tls: {},
-  logLevel: 'info'
+  logLevel: 'info',
+  kinds: {}
 }
 
 type Raw = Record<string, unknown>
@@ -76,7 +80,7 @@ function section (raw: Raw, key: string, allowed: string[]): Raw {
   return v
 }
 
-const TOP_KEYS = ['host', 'port', 'store', 'quietPeriodSeconds', 'window', 'retention', 'bodyLimitBytes', 'maxJsonDepth', 'ignore', 'watch', 'externalURL', 'tls', 'apiTokenFile', 'notify', 'logLevel']
+const TOP_KEYS = ['host', 'port', 'store', 'quietPeriodSeconds', 'window', 'retention', 'bodyLimitBytes', 'maxJsonDepth', 'ignore', 'watch', 'externalURL', 'tls', 'apiTokenFile', 'notify', 'logLevel', 'kinds']
 
 /** Validate a parsed config file onto the defaults. */
 export function applyFile (base: Config, raw: unknown, source = 'config'): Config {
@@ -116,6 +120,7 @@ export function applyFile (base: Config, raw: unknown, source = 'config'): Confi
   if (t.key !== undefined) c.tls.key = text(t.key, 'tls.key')
   if (t.clientCA !== undefined) c.tls.clientCA = text(t.clientCA, 'tls.clientCA')
   if (raw.notify !== undefined) c.notify = raw.notify
+  if (raw.kinds !== undefined) c.kinds = parseKinds(raw.kinds)
   return c
 }
 

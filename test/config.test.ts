@@ -30,7 +30,7 @@ t.test('errors name the key', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'kc-cfg-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const bad = (raw: unknown): string => { try { applyFile(structuredClone(DEFAULTS), raw); return 'no error' } catch (e) { return `${(e as any).code as string}: ${(e as Error).message}` } }
-  t.equal(bad({ prot: 1 }), `KC_BAD_CONFIG: prot: unknown key (expected one of host, port, store, quietPeriodSeconds, window, retention, bodyLimitBytes, maxJsonDepth, ignore, watch, externalURL, tls, apiTokenFile, notify, logLevel)`)
+  t.equal(bad({ prot: 1 }), `KC_BAD_CONFIG: prot: unknown key (expected one of host, port, store, quietPeriodSeconds, window, retention, bodyLimitBytes, maxJsonDepth, ignore, watch, externalURL, tls, apiTokenFile, notify, logLevel, kinds)`)
   t.equal(bad({ port: 70000 }), 'KC_BAD_CONFIG: port: expected a number from 0 to 65535, got 70000')
   t.equal(bad({ port: 1.5 }), 'KC_BAD_CONFIG: port: expected a whole number, got 1.5')
   t.equal(bad({ window: { max: 1 } }), 'KC_BAD_CONFIG: window.max: unknown key (expected one of maxObjects, ttlSeconds)')

@@ -51,9 +51,9 @@ export const CONTROLLERS = {
   kubelet: (node: string) => ({ username: `system:node:${node}`, groups: ['system:nodes', 'system:authenticated'] })
 }
 
-type User = { username: string, groups: string[] }
+export type User = { username: string, groups: string[] }
 
-interface Resource { group: string, version: string, resource: string, kind: string }
+export interface Resource { group: string, version: string, resource: string, kind: string }
 export const R = {
   deployments: { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment' },
   replicasets: { group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet' },
@@ -161,16 +161,22 @@ export class Cluster {
 
   create (user: User, r: Resource, obj: any, opts: { level?: AuditEvent['level'], generate?: boolean } = {}): any {
     const ns = obj.metadata.namespace
+    const full = this.#stamp(r, obj)
+    if (full.spec !== undefined && !(r.group === '' && (r.kind === 'Service' || r.kind === 'Pod'))) full.metadata.generation = 1
+    this.objects.set(this.key(r, ns, full.metadata.name), full)
+    this.request({ user, verb: 'create', r, ns, name: full.metadata.name, requestObject: obj, responseObject: full, level: opts.level })
+    this.onWrite?.('ADDED', r, full)
+    return full
+  }
+
+  /** The object as the apiserver stores a new one: type, uid, resourceVersion, creationTimestamp. */
+  #stamp (r: Resource, obj: any): any {
     const full = clone(obj)
     full.apiVersion = r.group === '' ? r.version : `${r.group}/${r.version}`
     full.kind = r.kind
     full.metadata.uid = this.uid()
     full.metadata.resourceVersion = this.nextRV()
     full.metadata.creationTimestamp = new Date(Math.floor(this.t / 1000) * 1000).toISOString().replace('.000', '')
-    if (full.spec !== undefined && r.kind !== 'Service' && r.kind !== 'Pod') full.metadata.generation = 1
-    this.objects.set(this.key(r, ns, full.metadata.name), full)
-    this.request({ user, verb: 'create', r, ns, name: full.metadata.name, requestObject: obj, responseObject: full, level: opts.level })
-    this.onWrite?.('ADDED', r, full)
     return full
   }
 
@@ -215,6 +221,26 @@ export class Cluster {
       requestObject: { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1', propagationPolicy: 'Background' },
       responseObject: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: r.group, kind: r.resource, uid: cur.metadata.uid } }
     })
+  }
+
+  /** A controller's status write (PUT or merge PATCH of /status): generation does not move. */
+  writeStatus (user: User, r: Resource, ns: string, name: string, status: unknown, opts: { verb?: 'update' | 'patch' } = {}): any {
+    if ((opts.verb ?? 'patch') === 'update') return this.update(user, r, ns, name, o => { o.status = clone(status) }, { sub: 'status' })
+    return this.patch(user, r, ns, name, { status }, o => { o.status = clone(status) }, { sub: 'status' })
+  }
+
+  /** Server-side apply (verb patch, creates when absent), as cert-manager writes a Certificate's Secret. */
+  apply (user: User, r: Resource, obj: any, opts: { level?: AuditEvent['level'] } = {}): any {
+    const ns = obj.metadata.namespace
+    const name = obj.metadata.name
+    if (this.get(r, ns, name) === undefined) {
+      const full = this.#stamp(r, obj)
+      this.objects.set(this.key(r, ns, name), full)
+      this.request({ user, verb: 'patch', r, ns, name, requestObject: obj, responseObject: full, level: opts.level, code: 201 })
+      this.onWrite?.('ADDED', r, full)
+      return full
+    }
+    return this.patch(user, r, ns, name, obj, o => { Object.assign(o.metadata, clone(obj.metadata)); for (const [k, v] of Object.entries(obj)) if (k !== 'metadata') o[k] = clone(v) }, { level: opts.level })
   }
 
   // ---- background noise ------------------------------------------------------

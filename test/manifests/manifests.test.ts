@@ -601,7 +601,14 @@ t.test('audit policy', async t => {
     ['', 'services'], ['', 'services', 'status'],
     ['discovery.k8s.io', 'endpointslices'],
     ['batch', 'jobs'], ['batch', 'jobs', 'status'],
-    ['', 'configmaps']
+    ['', 'configmaps'],
+    // Custom resources with built-in status rules (src/detectors/status).
+    ['argoproj.io', 'rollouts'], ['argoproj.io', 'rollouts', 'status'],
+    ['helm.toolkit.fluxcd.io', 'helmreleases'], ['helm.toolkit.fluxcd.io', 'helmreleases', 'status'],
+    ['kustomize.toolkit.fluxcd.io', 'kustomizations'], ['kustomize.toolkit.fluxcd.io', 'kustomizations', 'status'],
+    ['source.toolkit.fluxcd.io', 'gitrepositories', 'status'], ['source.toolkit.fluxcd.io', 'ocirepositories', 'status'],
+    ['cert-manager.io', 'certificates'], ['cert-manager.io', 'certificates', 'status'], ['cert-manager.io', 'issuers', 'status'],
+    ['serving.knative.dev', 'services'], ['serving.knative.dev', 'services', 'status']
   ]
   for (const [group, resource, subresource] of full) {
     for (const verb of WRITE_VERBS) {
