@@ -58,6 +58,8 @@ export interface App {
   listen: () => Promise<string>
   close: () => Promise<void>
   readiness: Array<() => string | undefined>
+  /** What /readyz reports without blocking readiness (kinds left out of the watch, RBAC gaps). */
+  readinessNotes: Array<() => string[]>
   /** Run before the store closes (sources stop here). */
   onClose: (f: () => Promise<void>) => void
   /** Write the whole correlation state and empty the journal (also at close). */
@@ -120,6 +122,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
   }
 
   const readiness = opts.readiness ?? []
+  const readinessNotes: Array<() => string[]> = []
   // Closing a change writes it and its deliveries: one SQLite transaction per
   // tick or batch instead of two per change. The same transaction appends
   // what the correlator consumed to the journal: a batch is durable exactly
@@ -179,7 +182,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
     closing: () => closing,
     readiness: () => {
       const reasons = readiness.map(f => f()).filter((r): r is string => r !== undefined)
-      return { ready: reasons.length === 0, reasons }
+      return { ready: reasons.length === 0, reasons, warnings: readinessNotes.flatMap(f => f()) }
     },
     apiToken: () => apiToken
   }
@@ -235,6 +238,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
     tick,
     start,
     readiness,
+    readinessNotes,
     onClose: f => { closers.push(f) },
     snapshot,
     restored,

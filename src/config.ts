@@ -16,7 +16,7 @@ export interface Config {
   bodyLimitBytes: number
   maxJsonDepth: number
   ignore: { namespaces: string[], kinds: string[] }
-  watch: { enabled: boolean | 'auto', namespaces: string[], kinds: string[], labelSelector?: string }
+  watch: { enabled: boolean | 'auto', namespaces: string[], kinds: string[], extraKinds: string[], labelSelector?: string }
   externalURL?: string
   tls: { cert?: string, key?: string, clientCA?: string }
   apiTokenFile?: string
@@ -38,7 +38,7 @@ export const DEFAULTS: Config = {
   bodyLimitBytes: 12 * 1024 * 1024,
   maxJsonDepth: 64,
   ignore: { namespaces: [], kinds: [] },
-  watch: { enabled: 'auto', namespaces: [], kinds: [] },
+  watch: { enabled: 'auto', namespaces: [], kinds: [], extraKinds: [] },
   tls: {},
   logLevel: 'info',
   kinds: {}
@@ -66,6 +66,14 @@ function list (v: unknown, key: string): string[] {
   if (typeof v === 'string') return v.split(',').map(s => s.trim()).filter(s => s !== '')
   if (!Array.isArray(v)) throw errors.BAD_CONFIG(`${key}: expected a list of strings`)
   return v.map((x, i) => text(x, `${key}[${i}]`))
+}
+// kubectl-style `resource.group` (a DNS subdomain, lower case): rollouts.argoproj.io.
+const KIND_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+function kindNames (v: unknown, key: string): string[] {
+  return list(v, key).map((n, i) => {
+    if (!KIND_NAME.test(n)) throw errors.BAD_CONFIG(`${key}[${i}]: expected a kubectl-style resource.group name such as rollouts.argoproj.io, got ${JSON.stringify(n)}`)
+    return n
+  })
 }
 function bool (v: unknown, key: string): boolean {
   if (v === true || v === 'true') return true
@@ -110,10 +118,11 @@ export function applyFile (base: Config, raw: unknown, source = 'config'): Confi
   const i = section(raw, 'ignore', ['namespaces', 'kinds'])
   if (i.namespaces !== undefined) c.ignore.namespaces = list(i.namespaces, 'ignore.namespaces')
   if (i.kinds !== undefined) c.ignore.kinds = list(i.kinds, 'ignore.kinds')
-  const wa = section(raw, 'watch', ['enabled', 'namespaces', 'kinds', 'labelSelector'])
+  const wa = section(raw, 'watch', ['enabled', 'namespaces', 'kinds', 'extraKinds', 'labelSelector'])
   if (wa.enabled !== undefined) c.watch.enabled = wa.enabled === 'auto' ? 'auto' : bool(wa.enabled, 'watch.enabled')
   if (wa.namespaces !== undefined) c.watch.namespaces = list(wa.namespaces, 'watch.namespaces')
   if (wa.kinds !== undefined) c.watch.kinds = list(wa.kinds, 'watch.kinds')
+  if (wa.extraKinds !== undefined) c.watch.extraKinds = kindNames(wa.extraKinds, 'watch.extraKinds')
   if (wa.labelSelector !== undefined) c.watch.labelSelector = text(wa.labelSelector, 'watch.labelSelector')
   const t = section(raw, 'tls', ['cert', 'key', 'clientCA'])
   if (t.cert !== undefined) c.tls.cert = text(t.cert, 'tls.cert')

@@ -1,32 +1,26 @@
-import { existsSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { join } from 'node:path'
 import type { Config } from './config.js'
 import { createApp } from './app.js'
 import type { Io } from './cli.js'
+import { loadKubeConfig } from './sources/watch/kubeconfig.js'
 
 // `kubechanges serve`: the app on the wall clock, with the watch when a
 // cluster is reachable, and the embedded default (audit/admission-only, local
 // SQLite, changes on stdout) when none is.
 
-export function clusterCredentials (env: NodeJS.ProcessEnv): string | undefined {
-  if (env.KUBECONFIG !== undefined && env.KUBECONFIG !== '') return `KUBECONFIG=${env.KUBECONFIG}`
-  if (env.KUBERNETES_SERVICE_HOST !== undefined && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) return 'in-cluster service account'
-  const home = join(homedir(), '.kube', 'config')
-  if (existsSync(home)) return home
-  return undefined
-}
-
 export async function startServe (config: Config, io: Io): Promise<void> {
   const app = await createApp({ config, env: io.env, write: io.out })
-  const creds = config.watch.enabled === false ? undefined : clusterCredentials(io.env)
+  // A kubeconfig that cannot be used is one line and audit-only mode: the
+  // audit webhook must keep working whatever the watch's credentials are.
+  const creds = config.watch.enabled === false ? undefined : loadKubeConfig(io.env, io.env.HOME)
   if (creds === undefined) {
-    app.log.info(config.watch.enabled === false
-      ? 'watch disabled by configuration: audit/admission-only mode'
-      : 'no cluster found (no KUBECONFIG, no ~/.kube/config, not in a pod): running audit/admission-only')
+    app.log.info('watch disabled by configuration: audit/admission-only mode')
+  } else if (creds.kind === 'none') {
+    app.log.info(creds.message)
+  } else if (creds.kind === 'unusable') {
+    app.log.error(creds.message)
   } else {
     const { startWatch } = await import('./sources/watch.js')
-    await startWatch(app, creds)
+    await startWatch(app, creds.kc, creds.source)
   }
   const address = await app.listen()
   app.start()

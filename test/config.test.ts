@@ -14,7 +14,7 @@ t.test('precedence and parsing', async t => {
   const c = loadConfig({ config: file }, {})
   t.same({ port: c.port, host: c.host, store: c.store, quiet: c.quietPeriodSeconds, window: c.window, retention: c.retention, ignore: c.ignore, watch: c.watch, url: c.externalURL, body: c.bodyLimitBytes, depth: c.maxJsonDepth, level: c.logLevel }, {
     port: 9000, host: '0.0.0.0', store: '/tmp/x.db', quiet: 2, window: { maxObjects: 5, ttlSeconds: 60 }, retention: { maxAgeDays: 7, maxCount: 10 },
-    ignore: { namespaces: ['kube-system'], kinds: ['Lease'] }, watch: { enabled: false, namespaces: ['a', 'b'], kinds: [], labelSelector: 'team=x' }, url: 'https://kc.example.com', body: 2048, depth: 16, level: 'debug'
+    ignore: { namespaces: ['kube-system'], kinds: ['Lease'] }, watch: { enabled: false, namespaces: ['a', 'b'], kinds: [], extraKinds: [], labelSelector: 'team=x' }, url: 'https://kc.example.com', body: 2048, depth: 16, level: 'debug'
   })
   const env = { KUBECHANGES_CONFIG: file, KUBECHANGES_PORT: '9100', KUBECHANGES_HOST: '::1', KUBECHANGES_STORE: 'env.db', KUBECHANGES_API_TOKEN: 'tok', KUBECHANGES_LOG_LEVEL: 'warn', KUBECHANGES_EXTERNAL_URL: 'https://other.example.com' }
   const e = loadConfig({}, env)

@@ -15,7 +15,7 @@ export interface AppContext {
   now: () => number
   /** Run f in one store transaction (changes closed during a batch are written together). */
   inTransaction: <T>(f: () => T) => T
-  readiness: () => { ready: boolean, reasons: string[] }
+  readiness: () => { ready: boolean, reasons: string[], warnings?: string[] }
   /** True once shutdown began: /readyz answers 503 so the Service stops routing here. */
   closing?: () => boolean
   apiToken?: () => string | undefined

@@ -5,7 +5,7 @@
 
 import t, { type Test } from 'tap'
 import http from 'node:http'
-import { AppsV1Api, CoreV1Api, KubeConfig, Watch, makeInformer } from '@kubernetes/client-node'
+import { ApisApi, AppsV1Api, CoreApi, CoreV1Api, KubeConfig, Watch, makeInformer } from '@kubernetes/client-node'
 import { FakeApiServer, parseLabelSelector, type FakeApiServerOptions } from './fake-apiserver.js'
 import type { K8sObject } from '../../src/model.js'
 
@@ -330,8 +330,64 @@ t.test('stop/start on the same port, stall, dropConnections, failRequests, count
   t.equal((await fetch(`${srv.url}${DEPLOY}`)).status, 500)
   t.equal((await fetch(`${srv.url}${DEPLOY}`)).status, 200)
   srv.endWatches()
-  t.equal((await fetch(`${srv.url}/apis/apps/v1`)).status, 404)
+  t.equal((await fetch(`${srv.url}/apis/nosuch.example.com/v1`)).status, 404, 'a group version nobody serves')
   t.equal((await fetch(`${srv.url}${DEPLOY}`, { method: 'POST', body: '{}' })).status, 405)
   t.same(srv.counts(DEPLOY), { list: 4, watch: 3, get: 0 })
   t.ok(srv.requests().length <= 200)
+})
+
+t.test('discovery as client-node reads it; unserved and forbidden resources answer 404 and 403 with a Status', async t => {
+  const { srv, kc } = await setup(t, {
+    resources: [
+      { group: 'cert-manager.io', version: 'v1alpha2', resource: 'certificates', kind: 'Certificate' },
+      { group: 'cert-manager.io', version: 'v1', resource: 'certificates', kind: 'Certificate', shortNames: ['cert'], preferred: true }
+    ],
+    unserved: ['events.k8s.io/v1']
+  })
+  const core = await kc.makeApiClient(CoreApi).getAPIVersions()
+  t.same(core.versions, ['v1'])
+  const groups = await kc.makeApiClient(ApisApi).getAPIVersions()
+  const cm = groups.groups.find(g => g.name === 'cert-manager.io')
+  t.same(cm?.preferredVersion, { groupVersion: 'cert-manager.io/v1', version: 'v1' }, 'the preferred version')
+  t.same(cm?.versions.map(v => v.version), ['v1', 'v1alpha2'])
+  t.notOk(groups.groups.some(g => g.name === 'events.k8s.io'), 'an unserved group version is not listed')
+  const apps = await kc.makeApiClient(AppsV1Api).getAPIResources()
+  t.equal(apps.groupVersion, 'apps/v1')
+  const deploy = apps.resources.find(r => r.name === 'deployments')
+  t.same({ kind: deploy?.kind, namespaced: deploy?.namespaced, verbs: deploy?.verbs }, { kind: 'Deployment', namespaced: true, verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] })
+  t.ok(apps.resources.some(r => r.name === 'deployments/scale' && r.kind === 'Scale'), 'subresources listed as the real server does')
+  const v1 = await kc.makeApiClient(CoreV1Api).getAPIResources()
+  t.equal(v1.resources.find(r => r.name === 'namespaces')?.namespaced, false)
+  const crd = await (await fetch(`${srv.url}/apis/cert-manager.io/v1`)).json() as any
+  t.same(crd.resources.map((r: any) => r.name), ['certificates', 'certificates/status'])
+
+  const gone = await fetch(`${srv.url}/apis/events.k8s.io/v1/events`)
+  t.equal(gone.status, 404)
+  t.same(await gone.json(), { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 })
+  t.equal((await fetch(`${srv.url}/apis/events.k8s.io/v1`)).status, 404)
+  srv.serve('events.k8s.io/v1')
+  t.equal((await fetch(`${srv.url}/apis/events.k8s.io/v1/events`)).status, 200, 'served again')
+
+  srv.forbid({ resource: 'events.events.k8s.io', verb: 'list' })
+  const denied = await fetch(`${srv.url}/apis/events.k8s.io/v1/events`)
+  t.equal(denied.status, 403)
+  t.same(await denied.json(), {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: 'events.events.k8s.io is forbidden: User "system:serviceaccount:kubechanges:kubechanges" cannot list resource "events" in API group "events.k8s.io" at the cluster scope',
+    reason: 'Forbidden',
+    details: { group: 'events.k8s.io', kind: 'events' },
+    code: 403
+  })
+  t.equal((await fetch(`${srv.url}/apis/events.k8s.io/v1/events?watch=true`)).status, 200, 'only the verb forbidden')
+  srv.endWatches()
+  srv.forbid({ resource: 'pods', namespace: 'shop' })
+  const ns = await (await fetch(`${srv.url}/api/v1/namespaces/shop/pods`)).json() as any
+  t.equal(ns.message, 'pods is forbidden: User "system:serviceaccount:kubechanges:kubechanges" cannot list resource "pods" in API group "" in the namespace "shop"')
+  t.equal((await fetch(`${srv.url}/api/v1/pods`)).status, 200, 'other scopes are allowed')
+  srv.allow()
+  t.equal((await fetch(`${srv.url}/apis/events.k8s.io/v1/events`)).status, 200)
+  t.ok(srv.discoveryRequests >= 5)
 })

@@ -25,6 +25,16 @@
 //   `allowWatchBookmarks=true`; objects moving in/out of a selector are sent
 //   as ADDED/DELETED, as the watch cache does.
 //
+// - DISCOVERY as kube-apiserver serves it (legacy, non-aggregated JSON):
+//   `/api` (APIVersions), `/apis` (APIGroupList with preferredVersion),
+//   `/apis/G` (APIGroup), `/api/v1` and `/apis/G/V` (APIResourceList with
+//   name, singularName, namespaced, kind, verbs, shortNames, and the
+//   `status`/`scale` subresources) for the built-in groups and for custom
+//   groups added with addResource(); unserve() takes a group version or a
+//   resource away (discovery omits it, its lists and watches answer 404
+//   NotFound), forbid() answers 403 Forbidden with the authorizer's message.
+//   Paths discovery does not list are still served (tests write to any path).
+//
 // Memory is bounded: the event history is a ring of `historyLimit` entries
 // (dropping the oldest advances the compaction point), the request log keeps
 // the last 200 requests.
@@ -56,6 +66,36 @@ export interface FakeApiServerOptions {
   bookmarkIntervalMs?: number
   /** resource → Kind, for resources not in the built-in table. */
   kinds?: Record<string, string>
+  /** Custom resources (CRDs) served and listed by discovery. */
+  resources?: ApiResourceSpec[]
+  /** Group versions ('events.k8s.io/v1') or resources ('events.events.k8s.io') not served. */
+  unserved?: string[]
+}
+
+/** One resource as discovery lists it. */
+export interface ApiResourceSpec {
+  group: string // '' for the core group
+  version: string
+  resource: string // plural, lower case
+  kind: string
+  namespaced?: boolean // default true
+  verbs?: string[] // default the full set of a CRD
+  shortNames?: string[]
+  /** This version is the group's preferred one (default: the first version registered). */
+  preferred?: boolean
+  /** Also list `RESOURCE/status` (default true, as for CRDs with the status subresource). */
+  status?: boolean
+}
+
+export interface ForbidSpec {
+  /** kubectl-style `resource.group` ('events.events.k8s.io', 'pods' for the core group). */
+  resource: string
+  /** Which verbs are refused (default both). */
+  verb?: 'list' | 'watch'
+  /** Only in this namespace (default: every scope). */
+  namespace?: string
+  /** The user named in the message. */
+  user?: string
 }
 
 export interface RequestRecord {
@@ -127,6 +167,52 @@ const BUILTIN_KINDS: Record<string, string> = {
   horizontalpodautoscalers: 'HorizontalPodAutoscaler',
   persistentvolumeclaims: 'PersistentVolumeClaim',
   persistentvolumes: 'PersistentVolume'
+}
+
+const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
+
+// What a v1.31 kube-apiserver lists for these groups (subset: the resources tests use).
+const BUILTIN_RESOURCES: ApiResourceSpec[] = [
+  { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', shortNames: ['cm'], status: false },
+  { group: '', version: 'v1', resource: 'endpoints', kind: 'Endpoints', shortNames: ['ep'], status: false },
+  { group: '', version: 'v1', resource: 'events', kind: 'Event', shortNames: ['ev'], status: false },
+  { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
+  { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false, shortNames: ['no'] },
+  { group: '', version: 'v1', resource: 'persistentvolumeclaims', kind: 'PersistentVolumeClaim', shortNames: ['pvc'] },
+  { group: '', version: 'v1', resource: 'persistentvolumes', kind: 'PersistentVolume', namespaced: false, shortNames: ['pv'] },
+  { group: '', version: 'v1', resource: 'pods', kind: 'Pod', shortNames: ['po'] },
+  { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', status: false },
+  { group: '', version: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', shortNames: ['sa'], status: false },
+  { group: '', version: 'v1', resource: 'services', kind: 'Service', shortNames: ['svc'], verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] },
+  { group: 'apps', version: 'v1', resource: 'daemonsets', kind: 'DaemonSet', shortNames: ['ds'] },
+  { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', shortNames: ['deploy'] },
+  { group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet', shortNames: ['rs'] },
+  { group: 'apps', version: 'v1', resource: 'statefulsets', kind: 'StatefulSet', shortNames: ['sts'] },
+  { group: 'events.k8s.io', version: 'v1', resource: 'events', kind: 'Event', shortNames: ['ev'], status: false },
+  { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler', shortNames: ['hpa'] },
+  { group: 'batch', version: 'v1', resource: 'cronjobs', kind: 'CronJob', shortNames: ['cj'] },
+  { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job' },
+  { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', kind: 'Ingress', shortNames: ['ing'] },
+  { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', status: false },
+  { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', kind: 'EndpointSlice', status: false }
+]
+
+function groupVersionOf (r: { group: string, version: string }): string {
+  return r.group === '' ? r.version : `${r.group}/${r.version}`
+}
+
+/** An APIResourceList entry and its subresources, as kube-apiserver writes them. */
+function discoveryEntries (r: ApiResourceSpec): Record<string, unknown>[] {
+  const namespaced = r.namespaced ?? true
+  const main: Record<string, unknown> = { name: r.resource, singularName: r.kind.toLowerCase(), namespaced, kind: r.kind, verbs: r.verbs ?? ALL_VERBS }
+  if (r.shortNames !== undefined) main.shortNames = r.shortNames
+  main.storageVersionHash = Buffer.from(`${groupVersionOf(r)}/${r.kind}`).toString('base64').slice(0, 11)
+  const out = [main]
+  if (r.status ?? true) out.push({ name: `${r.resource}/status`, singularName: '', namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] })
+  if (['deployments', 'replicasets', 'statefulsets'].includes(r.resource) && r.group === 'apps') {
+    out.push({ name: `${r.resource}/scale`, singularName: '', namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] })
+  }
+  return out
 }
 
 const PATH_RE = /^(\/api\/v1|\/apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?\/?$/
@@ -257,6 +343,11 @@ export class FakeApiServer {
   private readonly historyLimit: number
   private readonly bookmarkIntervalMs: number
   private readonly kinds: Record<string, string>
+  private readonly resources: ApiResourceSpec[] = [...BUILTIN_RESOURCES]
+  private readonly unserved = new Set<string>()
+  private forbidden: ForbidSpec[] = []
+  /** Discovery requests answered (they are not in counts() or requests()). */
+  discoveryRequests = 0
   private readonly store = new Map<string, Map<string, K8sObject>>()
   private history: HistoryEntry[] = []
   private readonly watchers = new Set<Watcher>()
@@ -278,6 +369,8 @@ export class FakeApiServer {
     this.expiredMode = opts.expiredMode ?? 'event'
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 0
     this.kinds = { ...BUILTIN_KINDS, ...opts.kinds }
+    for (const r of opts.resources ?? []) this.addResource(r)
+    for (const u of opts.unserved ?? []) this.unserve(u)
     this.server = this.makeServer()
   }
 
@@ -414,6 +507,36 @@ export class FakeApiServer {
 
   clearFailures (): void {
     this.failures = null
+  }
+
+  /** Serves a resource (a CRD being installed): discovery lists it from now on. */
+  addResource (spec: ApiResourceSpec): void {
+    const i = this.resources.findIndex(r => r.group === spec.group && r.version === spec.version && r.resource === spec.resource)
+    if (i >= 0) this.resources.splice(i, 1)
+    if (spec.preferred === true) this.resources.unshift(spec)
+    else this.resources.push(spec)
+    this.kinds[spec.resource] ??= spec.kind
+    this.unserved.delete(groupVersionOf(spec))
+    this.unserved.delete(spec.group === '' ? spec.resource : `${spec.resource}.${spec.group}`)
+  }
+
+  /** Stops serving a group version ('events.k8s.io/v1', 'v1') or a resource ('events.events.k8s.io'). */
+  unserve (groupVersionOrResource: string): void {
+    this.unserved.add(groupVersionOrResource)
+  }
+
+  /** Serves again what unserve() took away. */
+  serve (groupVersionOrResource: string): void {
+    this.unserved.delete(groupVersionOrResource)
+  }
+
+  /** Lists and/or watches of a resource answer 403 Forbidden until allow(). */
+  forbid (spec: ForbidSpec): void {
+    this.forbidden.push(spec)
+  }
+
+  allow (): void {
+    this.forbidden = []
   }
 
   /** Requests received for an exact request path (e.g. '/apis/apps/v1/deployments'), or in total. */
@@ -636,6 +759,68 @@ export class FakeApiServer {
     return `${p.prefix}${p.namespace !== undefined ? `/namespaces/${p.namespace}` : ''}/${p.resource}`
   }
 
+  // ---- internals: discovery ---------------------------------------------------------------
+
+  private isServed (r: { group: string, version: string, resource: string }): boolean {
+    return !this.unserved.has(groupVersionOf(r)) && !this.unserved.has(r.group === '' ? r.resource : `${r.resource}.${r.group}`)
+  }
+
+  private servedResources (): ApiResourceSpec[] {
+    return this.resources.filter(r => this.isServed(r))
+  }
+
+  /** The groups as /apis lists them: versions in registration order, the preferred one first. */
+  private apiGroups (): Array<{ name: string, versions: Array<{ groupVersion: string, version: string }>, preferredVersion: { groupVersion: string, version: string } }> {
+    const groups = new Map<string, string[]>()
+    for (const r of this.servedResources()) {
+      if (r.group === '') continue
+      const vs = groups.get(r.group) ?? []
+      if (!vs.includes(r.version)) vs.push(r.version)
+      groups.set(r.group, vs)
+    }
+    return [...groups].map(([name, versions]) => {
+      const gvs = versions.map(version => ({ groupVersion: `${name}/${version}`, version }))
+      return { name, versions: gvs, preferredVersion: gvs[0] }
+    })
+  }
+
+  /** Answers a discovery path; false when the path is not one. */
+  private handleDiscovery (res: http.ServerResponse, path: string): boolean {
+    const p = path.replace(/\/+$/, '')
+    let m: RegExpExecArray | null
+    if (p === '/api') {
+      this.sendJson(res, { kind: 'APIVersions', versions: this.servedResources().some(r => r.group === '') ? ['v1'] : [], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${this.port}` }] })
+    } else if (p === '/apis') {
+      this.sendJson(res, { kind: 'APIGroupList', apiVersion: 'v1', groups: this.apiGroups() })
+    } else if ((m = /^\/apis\/([^/]+)$/.exec(p)) !== null) {
+      const g = this.apiGroups().find(x => x.name === m?.[1])
+      if (g === undefined) this.sendStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource', { details: {} }))
+      else this.sendJson(res, { kind: 'APIGroup', apiVersion: 'v1', ...g })
+    } else if ((m = /^\/api\/(v1)$|^\/apis\/([^/]+)\/([^/]+)$/.exec(p)) !== null) {
+      const group = m[2] ?? ''
+      const version = m[1] ?? m[3]
+      const rs = this.servedResources().filter(r => r.group === group && r.version === version)
+      if (rs.length === 0) this.sendStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource', { details: {} }))
+      else this.sendJson(res, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersionOf({ group, version }), resources: rs.flatMap(discoveryEntries) })
+    } else {
+      return false
+    }
+    this.discoveryRequests++
+    return true
+  }
+
+  /** 404 for what is not served, 403 for what is forbidden: the bodies kube-apiserver sends. */
+  private refusal (p: ParsedPath, verb: 'list' | 'watch' | 'get'): Status | null {
+    const [group, version] = p.apiVersion.includes('/') ? p.apiVersion.split('/') : ['', p.apiVersion]
+    if (!this.isServed({ group, version, resource: p.resource })) return statusOf(404, 'NotFound', 'the server could not find the requested resource', { details: {} })
+    const name = group === '' ? p.resource : `${p.resource}.${group}`
+    const f = this.forbidden.find(x => x.resource === name && (x.verb === undefined || x.verb === verb) && (x.namespace === undefined || x.namespace === p.namespace))
+    if (f === undefined) return null
+    const user = f.user ?? 'system:serviceaccount:kubechanges:kubechanges'
+    const scope = p.namespace !== undefined ? `in the namespace "${p.namespace}"` : 'at the cluster scope'
+    return statusOf(403, 'Forbidden', `${name} is forbidden: User "${user}" cannot ${verb} resource "${p.resource}" in API group "${group}" ${scope}`, { details: { group, kind: p.resource } })
+  }
+
   // ---- internals: HTTP -----------------------------------------------------------------
 
   private makeServer (): http.Server {
@@ -700,6 +885,7 @@ export class FakeApiServer {
       this.sendStatus(res, statusOf(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${req.method ?? ''})`))
       return
     }
+    if (parsed === null && this.handleDiscovery(res, url.pathname)) return
     if (parsed === null) {
       this.sendStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource'))
       return
@@ -721,6 +907,11 @@ export class FakeApiServer {
       return
     }
 
+    const refused = this.refusal(parsed, verb)
+    if (refused !== null) {
+      this.sendStatus(res, refused)
+      return
+    }
     let labels: LabelRequirement[]
     let fields: FieldRequirement[]
     try {

@@ -618,7 +618,8 @@ export function createResilientInformer (opts: ResilientInformerOptions): Resili
       const info: RestartInfo = { reason: out.reason, phase, delayMs, attempt, relist: needList }
       if (out.code !== undefined) info.code = out.code
       if (out.message !== undefined) info.message = out.message
-      const level = out.reason === 'stream-end' || (out.reason === 'expired' && out.healthy) ? 'info' : 'warn'
+      // 403/404: the owner (watch.ts) says what is missing, once, in words.
+      const level = out.code === 403 || out.code === 404 ? 'debug' : out.reason === 'stream-end' || (out.reason === 'expired' && out.healthy) ? 'info' : 'warn'
       log?.[level]({ path: opts.path, ...info, resourceVersion }, 'watch: restarting')
       try {
         opts.onRestart?.(info)
