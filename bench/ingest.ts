@@ -146,7 +146,7 @@ interface Tokens {
   E: number
 }
 
-function tokensFor (b: number, templates: number, t0: number): Tokens {
+export function tokensFor (b: number, templates: number, t0: number): Tokens {
   return {
     H: hex(b + 1, 8),
     h: hex(b + 1 - templates, 8),
@@ -159,7 +159,7 @@ function tokensFor (b: number, templates: number, t0: number): Tokens {
   }
 }
 
-function render (template: string, tk: Tokens): Buffer {
+export function render (template: string, tk: Tokens): Buffer {
   return Buffer.from(template.replace(TOKEN_RE, (_m, num?: string, str?: string) => String(tk[(num ?? str) as keyof Tokens])), 'utf8')
 }
 

@@ -119,7 +119,11 @@ export class Pipeline {
   }
 
   #ingest (obs: Observation): void {
-    if (this.#journal !== undefined && !this.#replaying) this.#record({ k: 'i', o: compactObservation(obs, this.#skips(obs), obs.action !== 'status' || this.correlator.statusMayMatter(obs)) })
+    if (this.#journal !== undefined && !this.#replaying) {
+      const c = this.correlator
+      const statusRead = obs.action !== 'status' || c.statusMayMatter(obs)
+      this.#record({ k: 'i', o: compactObservation(obs, this.#skips(obs), statusRead, !statusRead && c.knowsState(obs.ref.uid ?? obs.object?.metadata?.uid)) })
+    }
     this.correlator.ingest(obs)
   }
 

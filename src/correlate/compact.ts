@@ -1,4 +1,4 @@
-import type { Observation } from '../model.js'
+import type { K8sObject, Observation } from '../model.js'
 import { WORKLOAD_KINDS } from '../detectors/workload.js'
 import { podLink } from '../sources/pod-link.js'
 
@@ -6,6 +6,23 @@ import { podLink } from '../sources/pod-link.js'
 // so a journal row costs a fraction of the batch it came from. The copy is
 // taken before ingest (the correlator fills in uids and actors on the
 // observation it routes) and shares the object bodies, which nobody mutates.
+
+/** An EndpointSlice as the endpoints rules read it: its service label, ready addresses and their pods. */
+function sliceAddresses (o: K8sObject): K8sObject {
+  const eps = Array.isArray(o.endpoints) ? o.endpoints : undefined
+  return {
+    ...podLink(o),
+    ...(eps !== undefined
+      ? {
+          endpoints: eps.map((ep: any) => ({
+            addresses: ep?.addresses,
+            ...(ep?.conditions !== undefined ? { conditions: { ready: ep.conditions.ready } } : {}),
+            ...(ep?.targetRef !== undefined ? { targetRef: { kind: ep.targetRef.kind, name: ep.targetRef.name, uid: ep.targetRef.uid } } : {})
+          }))
+        }
+      : {})
+  }
+}
 
 /** Owned objects the correlator only ever reads as links in owner chains (never their spec or status). */
 const LINK_KINDS = new Set(['Pod', 'ReplicaSet'])
@@ -17,16 +34,21 @@ const LINK_KINDS = new Set(['Pod', 'ReplicaSet'])
  * object's status; when none can, a workload's status write keeps its
  * desired state only (all a later diff compares).
  */
-export function compactObservation (obs: Observation, skip: boolean, statusRead = true): Observation {
+export function compactObservation (obs: Observation, skip: boolean, statusRead = true, known = false): Observation {
   const { object, oldObject: _old, request, ...rest } = obs
   const out: Observation = { ...rest, ref: { ...obs.ref } }
   if (skip) return out
   const kind = obs.ref.kind
   if (object !== undefined) {
     if (LINK_KINDS.has(kind)) out.object = podLink(object)
+    else if (kind === 'EndpointSlice') out.object = sliceAddresses(object)
     else if (!statusRead && obs.action === 'status' && WORKLOAD_KINDS.has(kind)) {
-      const { status: _status, ...desired } = object
-      out.object = desired
+      // A status write cannot change desired state: when the object's desired
+      // state is known already, the write adds nothing a later diff reads.
+      if (!known) {
+        const { status: _status, ...desired } = object
+        out.object = desired
+      }
     } else out.object = object
   }
   // The request body only classifies workload writes to desired state (a patch names what it changed).

@@ -218,6 +218,11 @@ export class Correlator {
     return this.#window.peek(`pending:${nameKey(obs.ref.kind, obs.ref.namespace, obs.ref.name)}`) !== undefined || uid === undefined
   }
 
+  /** The object index holds this object's last full state (recency untouched). */
+  knowsState (uid: string | undefined): boolean {
+    return uid !== undefined && this.#index.peek(uid)?.snapshot !== undefined
+  }
+
   /** The whole state as plain data (a snapshot); importing it into a fresh correlator continues exactly. */
   exportState (): CorrelatorState {
     const d = this.#dedup.dump()

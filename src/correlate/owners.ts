@@ -42,6 +42,8 @@ export class ObjectIndex {
   }
 
   get (uid: string): ObjectInfo | undefined { return this.#byUid.get(uid) }
+  /** Read without refreshing recency. */
+  peek (uid: string): ObjectInfo | undefined { return this.#byUid.peek(uid) }
 
   uidByName (kind: string, namespace: string, name: string): string | undefined {
     return this.#byName.get(nameKey(kind, namespace, name))

@@ -132,6 +132,9 @@ async function serveDay (t: Test, day: Day, expected: number, cut?: Kill): Promi
 
 const day = buildDay(new Date(Math.floor(Date.now() / 1000) * 1000 - 14 * 60_000).toISOString(), 1000)
 
+// Real processes and informers on a busy 2-core machine.
+t.setTimeout(10 * 60_000)
+
 t.test('SIGKILL and SIGTERM of the real server mid-day: the same changes, each delivered once', async t => {
   const ref = await runDay(day)
   t.equal(ref.stored.length, 13)

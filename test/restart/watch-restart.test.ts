@@ -100,6 +100,9 @@ async function scenario (t: Test, withAudit: boolean): Promise<{ before: Change[
   return { before, after: [...a.printed], stored: a.stored() }
 }
 
+// Real processes and informers on a busy 2-core machine.
+t.setTimeout(10 * 60_000)
+
 t.test('watch only: a crash mid-rollout, changes made while down come from the first list, once', async t => {
   const r = await scenario(t, false)
   t.same(r.before.map(brief), [], 'nothing finished before the crash')
