@@ -41,9 +41,12 @@ export function summarize (c: Change): string {
       default: return ''
     }
   }
-  const sup = c.details.superseded !== undefined && c.details.superseded.length > 0
-    ? ` (superseding revision ${c.details.superseded.map(s => s.revision ?? '?').join(', ')})`
-    : ''
+  // A superseded change without a revision (a DaemonSet's, a create's) is named as what is known of it, never "revision ?".
+  const known = (c.details.superseded ?? []).filter(s => s.revision !== undefined).map(s => s.revision)
+  const unknown = (c.details.superseded ?? []).length - known.length
+  const sup = known.length > 0
+    ? ` (superseding revision ${known.join(', ')}${unknown > 0 ? ` and ${unknown} unfinished` : ''})`
+    : unknown > 0 ? ` (superseding ${unknown === 1 ? 'an unfinished rollout' : `${unknown} unfinished rollouts`})` : ''
   switch (c.type) {
     case 'rollout': {
       const rev = c.details.revision !== undefined ? ` revision ${c.details.revision}` : ''
