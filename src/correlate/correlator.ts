@@ -176,6 +176,8 @@ export class Correlator {
   readonly #admissions = new LRUCache<string, Admission>({ max: 20_000 })
   readonly #ignoreNs: Set<string>
   readonly #ignoreKinds: Set<string>
+  /** "namespace/secret" → key of the open custom-resource change naming it (spec.secretName). Derived from the window, not persisted. */
+  readonly #secretRefs = new Map<string, string>()
   #now = 0
   /** A lower bound of every open change's settleAt: when time passes it, a scan is due. */
   #nextSettle = Infinity
@@ -251,6 +253,7 @@ export class Correlator {
     this.#nextSettle = st.nextSettle ?? Infinity
     this.#lastAuditAt = st.lastAuditAt ?? -Infinity
     this.#window.load(st.window)
+    for (const [, open] of st.window) this.#noteSecretRef(open)
     this.#dedup.load({ auditIDs: st.auditIDs, writes: st.writes })
     this.#index.load({ objects: st.objects, names: st.names })
     for (const [k, pairs] of st.slices) this.#slices.set(k, new Map(pairs.map(([a, p]) => [a, p ?? undefined])))
@@ -508,11 +511,21 @@ export class Correlator {
    * custom resource that names it (spec.secretName) is where it belongs.
    */
   #referencingChange (obs: Observation): Open | undefined {
-    if (obs.ref.kind !== 'Secret' || obs.actor?.username.startsWith('system:serviceaccount:') !== true) return undefined
-    for (const open of this.#window.values()) {
-      if (open.group !== undefined && open.root.namespace === obs.ref.namespace && namesSecret(open.latest, obs.ref.name)) return open
-    }
+    // (kube-system's controllers write token and bootstrap Secrets all day: never an operator's.)
+    if (obs.ref.kind !== 'Secret' || obs.actor?.username.startsWith('system:serviceaccount:') !== true || isSystemActor(obs.actor)) return undefined
+    const ref = `${obs.ref.namespace}/${obs.ref.name}`
+    const key = this.#secretRefs.get(ref)
+    if (key === undefined) return undefined
+    const open = this.#window.peek(key)
+    if (open !== undefined && open.group !== undefined && namesSecret(open.latest, obs.ref.name)) return this.#window.get(key)
+    // The change closed (or moved on to another Secret): forget the stale entry.
+    this.#secretRefs.delete(ref)
     return undefined
+  }
+
+  #noteSecretRef (open: Open): void {
+    const name = open.group !== undefined ? open.latest?.spec?.secretName : undefined
+    if (typeof name === 'string') this.#secretRefs.set(`${open.root.namespace}/${name}`, open.key)
   }
 
   #onChild (obs: Observation, root: RootRef): string | undefined {
@@ -612,6 +625,7 @@ export class Correlator {
   }
 
   #customProgress (open: Open): void {
+    this.#noteSecretRef(open)
     if (open.pending === 'succeeded' || open.pending === 'failed') return
     const v = judgeCustom({
       kind: open.root.kind,
