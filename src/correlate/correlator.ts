@@ -557,6 +557,8 @@ export class Correlator {
       }
       if (existing !== undefined) this.#close(existing, undecided(existing.pending) ?? (existing.type === 'update' || existing.type === 'create' ? 'applied' : 'failed'))
       const open = this.#open(obs, root, 'delete', 'delete', before)
+      // (A custom kind's group keeps a Knative Service's delete from being read as a core Service's.)
+      if (isCustomKind(kind, obs.ref.apiGroup)) open.group = obs.ref.apiGroup
       if (obs.relist === true) open.relisted = true
       open.pending = 'applied'
       this.#settleLater(open)

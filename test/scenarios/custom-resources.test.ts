@@ -144,6 +144,9 @@ t.test('Knative Service (serving.knative.dev) is not a core Service', async t =>
   }])
   X.knativeService(c, USERS.alice, 'shop', 'oops', 'oops:1', 'failed')
   t.same((await step()).map(ch => [ch.type, ch.outcome, ch.details.reason]), [['create', 'failed', 'RevisionFailed']])
+  c.advance(60_000)
+  c.delete(USERS.bob, X.CR.knativeServices, 'shop', 'oops')
+  t.same((await step()).map(brief), [{ type: 'delete', outcome: 'applied', summary: 'Service shop/oops deleted, by bob@example.com', details: {} }], 'no cluster IP or ports claimed for it')
 })
 
 t.test('a CRD with standard conditions: create, spec change, status-only writes, a deadline', async t => {
