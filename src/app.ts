@@ -127,6 +127,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
     onChange,
     ignoreNamespaces: config.ignore.namespaces,
     ignoreKinds: config.ignore.kinds,
+    ...(config.kinds !== undefined ? { kinds: config.kinds } : {}),
     journal: true,
     atomic: f => inTransaction(f)
   })

@@ -78,6 +78,8 @@ export interface Observation {
   owners: OwnerRef[]
   reason?: string
   message?: string
+  /** Synthesized from a re-list diff: when it happened (and what happened in between) is unknown. */
+  relist?: boolean
 }
 
 export type ChangeType = 'create' | 'update' | 'delete' | 'rollout' | 'restart' | 'scale' | 'endpoints' | 'job'
@@ -102,6 +104,10 @@ export interface ChangeDetails {
   /** ConfigMap/Secret key names: values never appear anywhere. */
   keys?: { added: string[]; removed: string[]; changed: string[] }
   events?: { reason: string; message: string; count: number }[]
+  /** A Service's addresses and ports (after the change; before it for a delete). */
+  service?: { type: string; clusterIPs: string[]; ports: string[]; selector?: Record<string, string>; loadBalancerIPs: string[]; externalName?: string }
+  /** A Service deleted and created again under its name: the uid it had, and what moved (cluster IP …). */
+  recreated?: { uid: string; moves: string[] }
 }
 
 export interface TimelineEntry {

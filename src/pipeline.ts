@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Change, Observation } from './model.js'
 import { Correlator, type CorrelatorState } from './correlate/correlator.js'
+import type { KindsConfig } from './detectors/status/index.js'
 import { compactObservation } from './correlate/compact.js'
 import type { JournalEntry, ListedKind } from './store/state.js'
 import { eventListItems, normalizeAuditEvent } from './sources/audit.js'
@@ -21,6 +22,8 @@ export interface PipelineOptions {
   onChange: (change: Change) => void
   ignoreNamespaces?: string[]
   ignoreKinds?: string[]
+  /** Per-kind status rules for custom resources (config `kinds:`). */
+  kinds?: KindsConfig
   /**
    * Keep a journal of what the correlator consumes (taken with takeJournal()
    * and written in the same transaction as the changes it closed).
@@ -61,6 +64,7 @@ export class Pipeline {
       onChange: opts.onChange,
       ...(opts.ignoreNamespaces !== undefined ? { ignoreNamespaces: opts.ignoreNamespaces } : {}),
       ...(opts.ignoreKinds !== undefined ? { ignoreKinds: opts.ignoreKinds } : {}),
+      ...(opts.kinds !== undefined ? { kinds: opts.kinds } : {}),
       hooks: {
         // Audit items are counted as they arrive (dropped ones too), in ingestAudit.
         observed: live(source => { if (source !== 'audit') m.received.inc({ source }) }),

@@ -6,10 +6,12 @@ import { ObjectIndex, SERVICE_NAME_LABEL, nameKey, type ObjectInfo, type RootRef
 import { Window, type EvictReason } from './window.js'
 import { desiredState, diffObjects, keyChanges } from '../detectors/diff.js'
 import { classifyWorkloadWrite, imageChanges, replicaCounts, revisionOf, rolloutStatus, scaleStatus, WORKLOAD_KINDS, type RolloutStatus } from '../detectors/workload.js'
-import { lbIngress, readyAddresses, selectorMatches, serviceDiff } from '../detectors/service.js'
+import { lbIngress, readyAddresses, selectorMatches, serviceDiff, serviceMoves, serviceProfile } from '../detectors/service.js'
 import { jobOutcome } from '../detectors/job.js'
 import { summarize } from '../detectors/summary.js'
 import { isSensitiveKind } from '../sources/kinds.js'
+import { isArgoRollout, isCustomKind, judgeCustom, namesSecret, undecided } from '../detectors/custom.js'
+import { statusRuleFor, type KindsConfig } from '../detectors/status/index.js'
 
 // The correlator turns deduplicated observations into logical changes. Each
 // open change is a small state machine in the window, keyed by its root
@@ -43,6 +45,8 @@ export interface CorrelatorOptions {
    * 30 s by default) so it is reported once, with its actor.
    */
   auditGraceMs?: number
+  /** Per-kind status rules (config `kinds:`) for custom resources. */
+  kinds?: KindsConfig
 }
 
 /** Audit counts as "arriving" when an audit observation was seen this recently. */
@@ -87,6 +91,15 @@ export interface Open {
   folds: Record<string, EndpointFold>
   /** Event reason → what the Events said. */
   events: Record<string, { reason: string, message: string, count: number }>
+  /** API group of the root (set for custom resources, whose kinds may collide with core ones: Knative's Service). */
+  group?: string
+  resource?: string
+  /** The generation the opening write produced: the status must show it. */
+  generation?: number
+  /** A Service created again under a name just deleted: the uid it replaces (its delete is folded in). */
+  replaces?: string
+  /** Opened by a re-list diff (the time of the write is unknown). */
+  relisted?: boolean
 }
 
 type Admission = { actor?: Actor, at: number, action: string, uid: string }
@@ -133,6 +146,19 @@ export function isSystemActor (actor: Actor | undefined): boolean {
     u === 'system:kube-controller-manager' || u === 'system:kube-scheduler' || u === 'system:apiserver'
 }
 
+/**
+ * An operator's service account writing a child it controls (cert-manager
+ * applying a Certificate's Secret, Argo Rollouts its ReplicaSets): the
+ * custom resource's controller at work, not a person acting on the child.
+ */
+function isOperatorWrite (obs: Observation): boolean {
+  if (obs.actor?.username.startsWith('system:serviceaccount:') !== true) return false
+  const owner = obs.owners.find(o => o.controller === true)
+  if (owner === undefined) return false
+  const group = owner.apiVersion.includes('/') ? owner.apiVersion.split('/')[0]! : ''
+  return isCustomKind(owner.kind, group) || isArgoRollout(owner.kind, group)
+}
+
 export function changeId (uid: string, type: ChangeType, rev: string): string {
   return `${type}-${createHash('sha256').update(`${uid}|${type}|${rev}`).digest('hex').slice(0, 20)}`
 }
@@ -150,6 +176,8 @@ export class Correlator {
   readonly #admissions = new LRUCache<string, Admission>({ max: 20_000 })
   readonly #ignoreNs: Set<string>
   readonly #ignoreKinds: Set<string>
+  /** "namespace/secret" → key of the open custom-resource change naming it (spec.secretName). Derived from the window, not persisted. */
+  readonly #secretRefs = new Map<string, string>()
   #now = 0
   /** A lower bound of every open change's settleAt: when time passes it, a scan is due. */
   #nextSettle = Infinity
@@ -225,6 +253,7 @@ export class Correlator {
     this.#nextSettle = st.nextSettle ?? Infinity
     this.#lastAuditAt = st.lastAuditAt ?? -Infinity
     this.#window.load(st.window)
+    for (const [, open] of st.window) this.#noteSecretRef(open)
     this.#dedup.load({ auditIDs: st.auditIDs, writes: st.writes })
     this.#index.load({ objects: st.objects, names: st.names })
     for (const [k, pairs] of st.slices) this.#slices.set(k, new Map(pairs.map(([a, p]) => [a, p ?? undefined])))
@@ -255,7 +284,8 @@ export class Correlator {
         at,
         ref: { apiGroup: ref.apiGroup, version: ref.version, kind: ref.kind, resource: ref.resource, namespace: info.namespace, name: info.name, uid: info.uid },
         action: 'delete',
-        owners: info.owner !== undefined ? [info.owner] : []
+        owners: info.owner !== undefined ? [info.owner] : [],
+        relist: true
       }
       if (info.snapshot !== undefined) obs.object = info.snapshot
       const rv = info.snapshot?.metadata?.resourceVersion
@@ -296,7 +326,7 @@ export class Correlator {
     // Settled ones first, in the order they settle; then what is still open.
     const order = (o: Open): number => o.settleAt ?? Infinity
     for (const open of this.#window.values().sort((a, b) => order(a) === order(b) ? 0 : order(a) < order(b) ? -1 : 1)) {
-      this.#close(open, open.settleAt !== null ? open.pending ?? 'applied' : 'open')
+      this.#close(open, open.settleAt !== null ? undecided(open.pending) ?? 'applied' : 'open')
     }
   }
 
@@ -472,12 +502,42 @@ export class Correlator {
       // Metadata level carries no body): bookkeeping, never a change.
       return undefined
     }
+    if (root.uid === uid && obs.action !== 'delete') {
+      const parent = this.#referencingChange(obs)
+      if (parent !== undefined) {
+        this.#evidence(parent, obs, true)
+        return parent.key
+      }
+    }
     return this.#onRoot(obs, root, before)
+  }
+
+  /**
+   * cert-manager writes a Certificate's Secret, usually audited at Metadata
+   * level (no body, so no ownerReference to follow): the open change of the
+   * custom resource that names it (spec.secretName) is where it belongs.
+   */
+  #referencingChange (obs: Observation): Open | undefined {
+    // (kube-system's controllers write token and bootstrap Secrets all day: never an operator's.)
+    if (obs.ref.kind !== 'Secret' || obs.actor?.username.startsWith('system:serviceaccount:') !== true || isSystemActor(obs.actor)) return undefined
+    const ref = `${obs.ref.namespace}/${obs.ref.name}`
+    const key = this.#secretRefs.get(ref)
+    if (key === undefined) return undefined
+    const open = this.#window.peek(key)
+    if (open !== undefined && open.group !== undefined && namesSecret(open.latest, obs.ref.name)) return this.#window.get(key)
+    // The change closed (or moved on to another Secret): forget the stale entry.
+    this.#secretRefs.delete(ref)
+    return undefined
+  }
+
+  #noteSecretRef (open: Open): void {
+    const name = open.group !== undefined ? open.latest?.spec?.secretName : undefined
+    if (typeof name === 'string') this.#secretRefs.set(`${open.root.namespace}/${name}`, open.key)
   }
 
   #onChild (obs: Observation, root: RootRef): string | undefined {
     const open = this.#window.get(root.key)
-    if (!isSystemActor(obs.actor) && obs.action !== 'status' && obs.source !== 'watch') {
+    if (!isSystemActor(obs.actor) && !isOperatorWrite(obs) && obs.action !== 'status' && obs.source !== 'watch') {
       // A person acting on a child (deleting a pod by hand) is a change of its own.
       return this.#onRoot(obs, { key: obs.ref.uid ?? root.key, uid: obs.ref.uid ?? '', kind: obs.ref.kind, namespace: obs.ref.namespace, name: obs.ref.name }, undefined)
     }
@@ -495,21 +555,25 @@ export class Correlator {
   #onRoot (obs: Observation, root: RootRef, before: K8sObject | undefined): string | undefined {
     const { kind } = obs.ref
     const existing = this.#window.get(root.key)
+    if (obs.action !== 'delete' && isCustomKind(kind, obs.ref.apiGroup)) return this.#onCustom(obs, root, before, existing)
     if (obs.action === 'delete') {
       if (existing?.type === 'delete') {
         // The same delete seen by the other source (audit's Status carries no resourceVersion to merge on).
         this.#evidence(existing, obs, true)
         return existing.key
       }
-      if (existing !== undefined) this.#close(existing, existing.pending ?? (existing.type === 'update' || existing.type === 'create' ? 'applied' : 'failed'))
+      if (existing !== undefined) this.#close(existing, undecided(existing.pending) ?? (existing.type === 'update' || existing.type === 'create' ? 'applied' : 'failed'))
       const open = this.#open(obs, root, 'delete', 'delete', before)
+      // (A custom kind's group keeps a Knative Service's delete from being read as a core Service's.)
+      if (isCustomKind(kind, obs.ref.apiGroup)) open.group = obs.ref.apiGroup
+      if (obs.relist === true) open.relisted = true
       open.pending = 'applied'
       this.#settleLater(open)
       return open.key
     }
     if (obs.action === 'create') {
       if (existing !== undefined) this.#close(existing, existing.pending ?? 'open')
-      if (WORKLOAD_KINDS.has(kind)) {
+      if (WORKLOAD_KINDS.has(kind) && (kind !== 'Rollout' || isArgoRollout(kind, obs.ref.apiGroup))) {
         const open = this.#open(obs, root, 'create', this.#rev(obs), undefined)
         this.#progress(open)
         return open.key
@@ -519,7 +583,10 @@ export class Correlator {
         this.#jobProgress(open)
         return open.key
       }
+      // A re-list shows a uid gone and a new one, not when: whether it was "within the quiet period" is unknown.
+      const deleted = kind === 'Service' && obs.ref.apiGroup === '' && obs.relist !== true ? this.#deletedService(obs.ref.namespace, obs.ref.name, root.uid) : undefined
       const open = this.#open(obs, root, 'create', this.#rev(obs), undefined)
+      if (deleted !== undefined) this.#recreated(open, deleted)
       open.pending = 'applied'
       this.#settleLater(open)
       return open.key
@@ -532,6 +599,94 @@ export class Correlator {
       return existing.key
     }
     return this.#onGenericWrite(obs, root, before, existing)
+  }
+
+  /**
+   * A custom resource: a create or a change of desired state opens a change
+   * that the kind's status rule closes; status writes only move it.
+   */
+  #onCustom (obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined): string | undefined {
+    if (obs.action === 'status' || (existing !== undefined && obs.action !== 'create')) {
+      if (existing === undefined) return undefined
+      if (obs.action !== 'status' && (before === undefined || obs.object === undefined || this.#diff(obs.ref.kind, before, obs.object, obs.ref.apiGroup).length > 0)) {
+        // A newer spec before the controller showed the older one in effect: the newer generation is what must show.
+        const gen = obs.generation ?? obs.object?.metadata?.generation
+        if (typeof gen === 'number') existing.generation = gen
+      }
+      this.#evidence(existing, obs, true)
+      this.#customProgress(existing)
+      return existing.key
+    }
+    if (obs.action === 'create') {
+      if (existing !== undefined) this.#close(existing, undecided(existing.pending) ?? 'open')
+    } else if (before !== undefined && obs.object !== undefined && this.#diff(obs.ref.kind, before, obs.object, obs.ref.apiGroup).length === 0) {
+      // Bookkeeping a controller writes to its own object (finalizers, annotations it owns): not a change.
+      return undefined
+    }
+    const open = this.#open(obs, root, obs.action === 'create' ? 'create' : 'update', this.#rev(obs), obs.action === 'create' ? undefined : before)
+    open.group = obs.ref.apiGroup
+    open.resource = obs.ref.resource
+    const gen = obs.generation ?? obs.object?.metadata?.generation
+    if (typeof gen === 'number') open.generation = gen
+    if (obs.action !== 'create') open.firstSight = before === undefined
+    this.#customProgress(open)
+    return open.key
+  }
+
+  #customProgress (open: Open): void {
+    this.#noteSecretRef(open)
+    if (open.pending === 'succeeded' || open.pending === 'failed') return
+    const v = judgeCustom({
+      kind: open.root.kind,
+      group: open.group ?? '',
+      ...(open.resource !== undefined ? { resource: open.resource } : {}),
+      object: open.latest,
+      ...(open.generation !== undefined ? { generation: open.generation } : {}),
+      since: open.startedAt,
+      ...(this.#opts.kinds !== undefined ? { kinds: this.#opts.kinds } : {})
+    })
+    if (v.pending === 'applied') {
+      open.pending = 'applied'
+      this.#settleLater(open)
+      return
+    }
+    if (v.reason !== undefined) open.reason = v.reason
+    if (v.message !== undefined) open.message = v.message
+    if (v.pending === 'timed-out') {
+      if (open.pending !== 'timed-out') {
+        open.pending = 'timed-out'
+        this.#setSettle(open, open.startedAt + v.timeoutMs)
+      }
+      return
+    }
+    open.pending = v.pending
+    open.doneAt = open.lastAt
+    this.#settleLater(open)
+  }
+
+  /** The open delete of a Service of this name (another uid): it is being re-created within the quiet period. */
+  #deletedService (namespace: string, name: string, uid: string): Open | undefined {
+    for (const o of this.#window.values()) {
+      if (o.type === 'delete' && o.relisted !== true && o.root.kind === 'Service' && o.group === undefined && o.root.namespace === namespace && o.root.name === name && o.root.uid !== uid) return o
+    }
+    return undefined
+  }
+
+  /**
+   * Every client holding the old address must be told: one change, the
+   * re-created Service, with what moved; its delete is folded in, not sent.
+   */
+  #recreated (open: Open, deleted: Open): void {
+    this.#window.delete(deleted.key)
+    open.replaces = deleted.root.uid
+    const old = deleted.before ?? deleted.latest
+    if (old !== undefined) open.before = old
+    if (open.actor === null && deleted.actor !== null) open.actor = deleted.actor
+    for (const [src, n] of Object.entries(deleted.counts)) open.counts[src as Source] = (open.counts[src as Source] ?? 0) + n
+    open.auditIDs.unshift(...deleted.auditIDs.filter(id => !open.auditIDs.includes(id)))
+    open.timeline.unshift(...deleted.timeline.slice(0, Math.max(0, this.#opts.maxTimeline - open.timeline.length)))
+    open.startedAt = Math.min(open.startedAt, deleted.startedAt)
+    for (const [svc, f] of Object.entries(deleted.folds)) open.folds[svc] ??= f
   }
 
   #onStatus (obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined): string | undefined {
@@ -755,7 +910,7 @@ export class Correlator {
   // ---- state machine -----------------------------------------------------
 
   #rev (obs: Observation): string {
-    if (obs.generation !== undefined && obs.ref.kind !== 'Service') return `g${obs.generation}`
+    if (obs.generation !== undefined && (obs.ref.kind !== 'Service' || obs.ref.apiGroup !== '')) return `g${obs.generation}`
     return obs.resourceVersion ?? obs.auditID ?? String(obs.at)
   }
 
@@ -822,7 +977,8 @@ export class Correlator {
     }
     // Evidence after a change has settled keeps it open a little longer, so
     // late endpoint moves and cascades land in the same report.
-    if (extend && open.settleAt !== null) this.#setSettle(open, obs.at + this.#opts.quietMs)
+    // (An undecided change waits for its deadline, which evidence never moves.)
+    if (extend && open.settleAt !== null && open.pending !== 'timed-out') this.#setSettle(open, obs.at + this.#opts.quietMs)
   }
 
   #settleLater (open: Open): void {
@@ -841,6 +997,7 @@ export class Correlator {
     const kind = open.root.kind
     let st: RolloutStatus
     if (open.type === 'scale') st = scaleStatus(obj, kind)
+    else if (kind === 'Rollout') st = this.#argoRollout(obj)
     else st = rolloutStatus(obj, kind)
     if (st.state === 'failed') {
       open.doneAt ??= open.lastAt
@@ -855,6 +1012,14 @@ export class Correlator {
     }
   }
 
+  /** An Argo Rollout by its built-in rule, or the config's `kinds:` entry for rollouts.argoproj.io over it. */
+  #argoRollout (obj: K8sObject): RolloutStatus {
+    const r = statusRuleFor('Rollout', 'argoproj.io', this.#opts.kinds !== undefined ? { kinds: this.#opts.kinds } : {}, 'rollouts').evaluate({ object: obj })
+    if (r.state === 'succeeded') return { state: 'done' }
+    if (r.state === 'failed') return { state: 'failed', reason: r.reason ?? 'Degraded', message: r.message ?? '' }
+    return { state: 'waiting' }
+  }
+
   #jobProgress (open: Open): void {
     if (open.latest === undefined) return
     const st = jobOutcome(open.latest)
@@ -865,8 +1030,8 @@ export class Correlator {
     this.#settleLater(open)
   }
 
-  #diff (kind: string, before: K8sObject | undefined, after: K8sObject | undefined): ReturnType<typeof diffObjects> {
-    if (kind === 'Service') {
+  #diff (kind: string, before: K8sObject | undefined, after: K8sObject | undefined, group = ''): ReturnType<typeof diffObjects> {
+    if (kind === 'Service' && group === '') {
       const d = serviceDiff(before, after)
       const rest = diffObjects(before, after, kind).filter(x => !x.path.startsWith('spec.'))
       return [...d, ...rest]
@@ -885,7 +1050,7 @@ export class Correlator {
     const latest = open.latest
     if (open.type === 'update') {
       if (!(open.firstSight ?? false) || open.before !== undefined) {
-        const diff = this.#diff(kind, open.before, latest)
+        const diff = this.#diff(kind, open.before, latest, open.group)
         if (diff.length === 0 && open.before !== undefined && latest !== undefined) {
           // Changed and changed back within the quiet period: nothing to report.
           this.#opts.hooks?.netZero?.()
@@ -896,9 +1061,17 @@ export class Correlator {
       if (isSensitiveKind(kind) && open.before !== undefined && latest !== undefined) details.keys = keyChanges(open.before, latest)
     }
     if (open.type === 'create' && isSensitiveKind(kind) && latest !== undefined) details.keys = keyChanges(undefined, latest)
+    if (kind === 'Service' && open.group === undefined && open.type !== 'endpoints') {
+      const profile = serviceProfile(open.type === 'delete' ? open.before ?? latest : latest ?? open.before)
+      if (profile !== undefined) details.service = profile
+      if (open.replaces !== undefined) {
+        details.recreated = { uid: open.replaces, moves: serviceMoves(serviceProfile(open.before), profile) }
+        details.diff = this.#diff(kind, open.before, latest)
+      }
+    }
     if (WORKLOAD_KINDS.has(kind) && open.type !== 'delete' && open.type !== 'update') {
       const rev = revisionOf(latest)
-      if (rev !== undefined && kind === 'Deployment') details.revision = rev
+      if (rev !== undefined && (kind === 'Deployment' || kind === 'Rollout')) details.revision = rev
       // A rollout picked up at start-up has no earlier template to compare with: no image claim.
       const images = open.type === 'create' || open.before !== undefined ? imageChanges(open.type === 'create' ? undefined : open.before, latest) : []
       if (images.length > 0 && open.type !== 'scale') details.images = images
@@ -946,6 +1119,8 @@ export class Correlator {
       }
     }
     if (outcome === 'timed-out' || outcome === 'open') endedAt = Math.max(open.lastAt, this.#now)
+    // A custom resource's deadline is when it timed out, however late the clock noticed.
+    if (outcome === 'timed-out' && open.pending === 'timed-out' && open.settleAt !== null) endedAt = Math.max(open.lastAt, Math.min(endedAt, open.settleAt))
     if (open.timelineDropped > 0) {
       open.timeline.push({ at: new Date(open.lastAt).toISOString(), source: 'audit', action: 'update', kind, name: open.root.name, note: `${open.timelineDropped} more observations not shown` })
     }

@@ -10,6 +10,8 @@ export const BOOKKEEPING_ANNOTATIONS = new Set([
   'deployment.kubernetes.io/revision',
   'deployment.kubernetes.io/desired-replicas',
   'deployment.kubernetes.io/max-replicas',
+  'rollout.argoproj.io/revision',
+  'rollout.argoproj.io/desired-replicas',
   'kubectl.kubernetes.io/last-applied-configuration',
   'endpoints.kubernetes.io/last-change-trigger-time',
   'control-plane.alpha.kubernetes.io/leader'

@@ -1,14 +1,16 @@
 import type { ImageChange, K8sObject } from '../model.js'
 import { diffObjects } from './diff.js'
+import { rolloutStatus as argoRolloutStatus, ROLLOUT_REVISION } from './status/argo-rollouts.js'
 
 // What a write to a workload (Deployment, StatefulSet, DaemonSet) means:
+// (and Argo Rollout, which has a pod template and ReplicaSets of its own):
 // a new pod template is a rollout (a restart when only kubectl's restartedAt
 // annotation moved), replicas alone are a scale, anything else an update.
 
 export type WorkloadWrite = 'rollout' | 'restart' | 'scale' | 'update' | 'none' | 'unknown'
 
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt'
-export const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet'])
+export const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'])
 
 function isPlain (v: unknown): v is Record<string, any> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
@@ -77,7 +79,9 @@ export type RolloutStatus = { state: 'done' } | { state: 'waiting' } | { state: 
 
 function generationObserved (obj: K8sObject): boolean {
   const gen = obj.metadata?.generation
-  const observed = obj.status?.observedGeneration
+  // Argo Rollouts writes observedGeneration as a string.
+  const raw = obj.status?.observedGeneration
+  const observed = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw
   return typeof gen !== 'number' || (typeof observed === 'number' && observed >= gen)
 }
 
@@ -124,6 +128,13 @@ export function daemonSetRolloutStatus (d: K8sObject): RolloutStatus {
 }
 
 export function rolloutStatus (obj: K8sObject, kind: string): RolloutStatus {
+  if (kind === 'Rollout') {
+    // (The correlator asks the configured rule first; this is the built-in one.)
+    const r = argoRolloutStatus({ object: obj })
+    if (r.state === 'succeeded') return { state: 'done' }
+    if (r.state === 'failed') return { state: 'failed', reason: r.reason ?? 'Degraded', message: r.message ?? '' }
+    return { state: 'waiting' }
+  }
   if (kind === 'StatefulSet') return statefulSetRolloutStatus(obj)
   if (kind === 'DaemonSet') return daemonSetRolloutStatus(obj)
   return deploymentRolloutStatus(obj)
@@ -148,7 +159,7 @@ export function replicaCounts (obj: K8sObject | undefined, kind: string): { desi
 }
 
 export function revisionOf (obj: K8sObject | undefined): number | undefined {
-  const r = obj?.metadata?.annotations?.['deployment.kubernetes.io/revision']
+  const r = obj?.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? obj?.metadata?.annotations?.[ROLLOUT_REVISION]
   const n = r === undefined ? NaN : Number(r)
   return Number.isInteger(n) ? n : undefined
 }

@@ -48,6 +48,7 @@ export function watchObservation (e: InformerEvent, kind: WatchedKind, at: numbe
   }
   if (meta.resourceVersion !== undefined) obs.resourceVersion = meta.resourceVersion
   if (typeof meta.generation === 'number') obs.generation = meta.generation
+  if (e.relist && !e.baseline) obs.relist = true
   return obs
 }
 

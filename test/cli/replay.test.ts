@@ -21,7 +21,7 @@ t.test('replay --json on the shipped example: exactly these changes, one JSON ob
   t.equal(r.code, 0)
   const changes = r.out.map(l => JSON.parse(l))
   t.same(changes.map(c => c.summary), [
-    'Service shop/web created, by alice@example.com',
+    'Service shop/web created, by alice@example.com: ClusterIP 10.96.0.20, port 80/TCP, selector app=web',
     'Deployment shop/web created, by alice@example.com, 4/4 available in 19 s',
     'ConfigMap shop/web-config created, by alice@example.com',
     'ConfigMap shop/web-config updated, by bob@example.com: keys ~FEATURE_X',

@@ -59,7 +59,7 @@ t.test('Service cluster IP and load-balancer IP changes; values of Secrets and C
   const lb = a.printed.at(-1)!
   t.equal(lb.type, 'update')
   t.same(lb.details.diff, [{ path: 'status.loadBalancer.ingress', from: [], to: ['203.0.113.7'] }])
-  t.equal(lb.summary, 'Service shop/front updated, by system:serviceaccount:kube-system:service-controller: status.loadBalancer.ingress')
+  t.equal(lb.summary, 'Service shop/front updated, by system:serviceaccount:kube-system:service-controller: load-balancer IP ∅ → 203.0.113.7 (LoadBalancer 10.96.0.20)')
 
   c.advance(60_000)
   c.patch(USERS.bob, R.services, 'shop', 'front', { spec: { ports: [{ port: 443, targetPort: 8443 }] } }, o => { o.spec.ports = [{ port: 443, targetPort: 8443, protocol: 'TCP' }] })

@@ -110,7 +110,7 @@ t.test('403 on watch only, in one of the watched namespaces: the verb and the na
   t.same(w.watch.informers.map(i => i.path), ['/api/v1/namespaces/web/pods'])
 })
 
-t.test('watch.extraKinds: resolved through discovery (preferred version), watched, and a custom resource create/update arrives as a change', async t => {
+t.test('watch.extraKinds: resolved through discovery (preferred version), watched, and a custom resource create/update arrives', async t => {
   const w = await world(t, {
     resources: [
       { group: 'argoproj.io', version: 'v1alpha1', resource: 'rollouts', kind: 'Rollout', shortNames: ['ro'] },
@@ -140,11 +140,10 @@ t.test('watch.extraKinds: resolved through discovery (preferred version), watche
   // The informer keeps identities only: its resourceVersion catching up with the server's says the update arrived.
   await until(() => w.watch.informers[10].informer.list()[0]?.metadata?.resourceVersion === w.api.list(ROLLOUTS)[0]?.metadata?.resourceVersion, 'the watch delivered the update')
   await w.a.advance(10_000)
-  t.same(w.a.printed.map(c => [c.type, c.outcome, c.object.kind, `${c.object.namespace}/${c.object.name}`, c.actor]), [
-    ['create', 'applied', 'Rollout', 'shop/canary', null],
-    ['update', 'applied', 'Rollout', 'shop/canary', null]
-  ])
-  t.same(w.a.printed[1]?.details.diff, [{ path: 'spec.template.spec.containers[0].image', from: 'app:1.0', to: 'app:1.1' }])
+  // A Rollout is a workload: its create and rollout wait for the Argo controller's status, which
+  // this cluster has none of (the end-to-end progression: watch-custom-resources.test.ts).
+  t.same(w.a.printed, [], 'both arrived and wait for the controller')
+  t.equal(w.a.app.pipeline.correlator.openCount, 1, 'one open change: the rollout superseding the unfinished create')
 })
 
 t.test('an extraKind discovery does not know: one clear warning, ready, the rest watched; resolved once its CRD is installed', async t => {

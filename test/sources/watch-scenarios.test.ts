@@ -456,11 +456,10 @@ t.test('Service cluster IP change (delete + re-create) and type change to LoadBa
   await phase(200, () => { writeSlice(c, fresh, 'api-p9x4t', podsBehind) })
   await a.advance(30_000)
   t.same(a.printed.map(brief), [
-    { type: 'delete', outcome: 'applied', object: 'Service shop/api', actor: null, summary: 'Service shop/api deleted' },
-    { type: 'create', outcome: 'applied', object: 'Service shop/api', actor: null, summary: 'Service shop/api created' }
-  ], 'a delete and a create; the endpoints that went and came with them are not a change of their own')
-  t.equal(a.printed.find(x => x.type === 'delete')?.object.uid, old.metadata.uid, 'the delete names the old Service')
-  t.equal(a.printed.find(x => x.type === 'create')?.object.uid, fresh.metadata.uid, 'the create names the new one')
+    { type: 'create', outcome: 'applied', object: 'Service shop/api', actor: null, summary: 'Service shop/api re-created: cluster IP 10.96.0.50 → 10.96.0.77 (ClusterIP 10.96.0.77, port 80/TCP, selector app=api)' }
+  ], 'deleted and created again within the quiet period: one change, the re-created Service with the address move; the endpoints that went and came with them are not a change of their own')
+  t.equal(a.printed[0]?.details.recreated?.uid, old.metadata.uid, 'it names the old Service')
+  t.equal(a.printed[0]?.object.uid, fresh.metadata.uid, 'the change is the new one')
 
   // ClusterIP → LoadBalancer: the apiserver allocates a node port; the service controller
   // writes the load balancer's IP into status later; then the IP moves.
@@ -485,9 +484,9 @@ t.test('Service cluster IP change (delete + re-create) and type change to LoadBa
   })
   await a.advance(6000)
   t.same(a.printed.slice(n).map(brief), [
-    { type: 'update', outcome: 'applied', object: 'Service shop/front', actor: null, summary: 'Service shop/front updated: spec.type, spec.ports' },
-    { type: 'update', outcome: 'applied', object: 'Service shop/front', actor: null, summary: 'Service shop/front updated: status.loadBalancer.ingress' },
-    { type: 'update', outcome: 'applied', object: 'Service shop/front', actor: null, summary: 'Service shop/front updated: status.loadBalancer.ingress' }
+    { type: 'update', outcome: 'applied', object: 'Service shop/front', actor: null, summary: 'Service shop/front updated: type ClusterIP → LoadBalancer, ports 80/TCP → 80:31380/TCP (LoadBalancer 10.96.0.60)' },
+    { type: 'update', outcome: 'applied', object: 'Service shop/front', actor: null, summary: 'Service shop/front updated: load-balancer IP ∅ → 203.0.113.7 (LoadBalancer 10.96.0.60)' },
+    { type: 'update', outcome: 'applied', object: 'Service shop/front', actor: null, summary: 'Service shop/front updated: load-balancer IP 203.0.113.7 → 203.0.113.9 (LoadBalancer 10.96.0.60)' }
   ])
   t.same(a.printed[n]?.details.diff, [
     { path: 'spec.type', from: 'ClusterIP', to: 'LoadBalancer' },
@@ -762,7 +761,7 @@ t.test('410 after compaction: changes made while the watch was cut come from the
     c.patch(USERS.alice, R.services, 'shop', 'a', {}, o => { o.spec.ports = [{ port: 81, targetPort: 8080, protocol: 'TCP' }] })
   })
   await a.advance(6000)
-  t.same(a.printed.map(x => x.summary), ['Service shop/a updated: spec.ports'], 'a change before the cut')
+  t.same(a.printed.map(x => x.summary), ['Service shop/a updated: ports 80/TCP → 81/TCP (ClusterIP 10.96.0.20)'], 'a change before the cut')
 
   await api.stop()
   c.advance(60_000)
@@ -779,9 +778,9 @@ t.test('410 after compaction: changes made while the watch was cut come from the
   await a.advance(6000)
   t.same(a.printed.slice(1).map(brief).sort((x, y) => x.summary.localeCompare(y.summary)), [
     { type: 'rollout', outcome: 'succeeded', object: 'Deployment shop/web', actor: null, summary: 'Deployment shop/web rolled out revision 2, image web:1 → web:2, 2/2 available in 0 s' },
-    { type: 'update', outcome: 'applied', object: 'Service shop/b', actor: null, summary: 'Service shop/b updated: spec.selector' },
-    { type: 'delete', outcome: 'applied', object: 'Service shop/gone', actor: null, summary: 'Service shop/gone deleted' },
-    { type: 'create', outcome: 'applied', object: 'Service shop/new', actor: null, summary: 'Service shop/new created' }
+    { type: 'update', outcome: 'applied', object: 'Service shop/b', actor: null, summary: 'Service shop/b updated: selector app=b → app=b2 (ClusterIP 10.96.0.20)' },
+    { type: 'delete', outcome: 'applied', object: 'Service shop/gone', actor: null, summary: 'Service shop/gone deleted: was ClusterIP 10.96.0.20, port 80/TCP, selector app=gone' },
+    { type: 'create', outcome: 'applied', object: 'Service shop/new', actor: null, summary: 'Service shop/new created: ClusterIP 10.96.0.22, port 80/TCP, selector app=new' }
   ], 'what changed while the watch was cut, once each: the delete of an object unchanged since the first list included')
   t.same(a.printed.find(x => x.object.name === 'b')?.details.diff, [{ path: 'spec.selector', from: { app: 'b' }, to: { app: 'b2' } }])
   t.ok((await restarts()).expired !== undefined, 'the watches were refused with 410 and re-listed')
@@ -789,8 +788,8 @@ t.test('410 after compaction: changes made while the watch was cut come from the
   // The watch resumed after the re-list: a later change arrives, once.
   await phase(60_000, () => { c.patch(USERS.alice, R.services, 'shop', 'a', {}, o => { o.spec.ports = [{ port: 82, targetPort: 8080, protocol: 'TCP' }] }) })
   await a.advance(6000)
-  t.same(a.printed.filter(x => x.object.name === 'a').map(x => x.summary), ['Service shop/a updated: spec.ports', 'Service shop/a updated: spec.ports'], 'before and after the cut, once each')
-  t.equal(a.printed.at(-1)?.summary, 'Service shop/a updated: spec.ports')
+  t.same(a.printed.filter(x => x.object.name === 'a').map(x => x.summary), ['Service shop/a updated: ports 80/TCP → 81/TCP (ClusterIP 10.96.0.20)', 'Service shop/a updated: ports 81/TCP → 82/TCP (ClusterIP 10.96.0.20)'], 'before and after the cut, once each')
+  t.equal(a.printed.at(-1)?.summary, 'Service shop/a updated: ports 81/TCP → 82/TCP (ClusterIP 10.96.0.20)')
   noDuplicates(t, a)
 })
 
@@ -827,7 +826,7 @@ async function rolloutUnderFault (t: Test, fault: (api: FakeApiServer) => void, 
   // And the next change after the faults, once.
   await w.phase(60_000, () => { c.patch(USERS.alice, R.services, 'shop', 'web', {}, o => { o.spec.ports = [{ port: 443, targetPort: 8080, protocol: 'TCP' }] }) })
   await a.advance(6000)
-  t.same(a.printed.slice(1).map(x => x.summary), ['Service shop/web updated: spec.ports'])
+  t.same(a.printed.slice(1).map(x => x.summary), ['Service shop/web updated: ports 80/TCP → 443/TCP (ClusterIP 10.96.0.20)'])
   noDuplicates(t, a)
   return w
 }
@@ -952,7 +951,7 @@ t.test('a stalled stream (and hanging requests) is restarted by the watchdog: th
   api.unstall()
   await settle()
   await a.advance(6000)
-  t.same(a.printed.slice(1).map(x => x.summary), ['Service shop/web updated: spec.ports'])
+  t.same(a.printed.slice(1).map(x => x.summary), ['Service shop/web updated: ports 80/TCP → 8443/TCP (ClusterIP 10.96.0.20)'])
   noDuplicates(t, a)
 })
 
@@ -984,12 +983,87 @@ t.test('watch and audit together: a StatefulSet rollout and a Service change, on
   t.equal((await a.post(eventList(batch2))).statusCode, 200)
   await a.advance(40_000)
   t.same(a.printed.map(brief).sort((x, y) => x.object.localeCompare(y.object)), [
-    { type: 'update', outcome: 'applied', object: 'Service shop/front', actor: USERS.bob.username, summary: 'Service shop/front updated, by bob@example.com: spec.ports' },
+    { type: 'update', outcome: 'applied', object: 'Service shop/front', actor: USERS.bob.username, summary: 'Service shop/front updated, by bob@example.com: ports 80/TCP → 443/TCP (ClusterIP 10.96.0.20)' },
     { type: 'rollout', outcome: 'succeeded', object: 'StatefulSet shop/db', actor: USERS.alice.username, summary: `StatefulSet shop/db rolled out, image postgres:15.6 → postgres:16.2, by alice@example.com, 2/2 available in ${Math.round((t1 - t0) / 1000)} s` }
   ])
   for (const ch of a.printed) {
     t.ok((ch.counts.audit ?? 0) > 0 && (ch.counts.watch ?? 0) > 0, `${ch.object.kind}: both sources folded in (${JSON.stringify(ch.counts)})`)
     t.equal(ch.counts.watch, ch.counts.audit, `${ch.object.kind}: every write seen by both, merged (not counted twice)`)
   }
+  noDuplicates(t, a)
+})
+
+// ---- defects found replaying a day at real pace ------------------------------------
+
+t.test('watch and audit: a Service delete seen first by the watch takes its actor from the audit delete (Status details.uid)', async t => {
+  const { c, a, phase } = await world(t, { preload: c => { c.service(USERS.alice, 'shop', 'old', { app: 'old' }, { clusterIP: '10.96.5.5', clusterIPs: ['10.96.5.5'] }) } })
+  t.equal((await a.post(eventList([]))).statusCode, 200, 'audit is flowing')
+  const uid = c.get(R.services, 'shop', 'old').metadata.uid
+  await phase(60_000, () => { c.delete(USERS.bob, R.services, 'shop', 'old') })
+  const batch = c.take()
+  t.equal((batch[0] as any)?.objectRef?.uid, undefined, 'the audit event of a delete has no objectRef.uid')
+  t.equal((batch[0] as any)?.responseObject?.details?.uid, uid)
+  await a.advance(10_000)
+  t.same(a.printed, [], 'the watch saw it first: it waits for the audit batch')
+  t.equal((await a.post(eventList(batch))).statusCode, 200)
+  await a.advance(40_000)
+  t.same(a.printed.map(brief), [{ type: 'delete', outcome: 'applied', object: 'Service shop/old', actor: USERS.bob.username, summary: 'Service shop/old deleted, by bob@example.com: was ClusterIP 10.96.5.5, port 80/TCP, selector app=old' }])
+  t.same(a.printed[0]?.counts, { watch: 1, audit: 1 })
+  noDuplicates(t, a)
+})
+
+t.test('410 re-list: a Service deleted and re-created in the gap is its delete and its create; a DaemonSet created in the gap is a create', async t => {
+  const { c, api, a, settle } = await world(t, {
+    preload: c => {
+      c.create(USERS.alice, R.deployments, c.deploymentObject('shop', 'api', 'api:1', 2))
+      c.runDeploymentController('shop', 'api')
+      c.service(USERS.alice, 'shop', 'api', { app: 'api' }, { clusterIP: '10.96.0.40', clusterIPs: ['10.96.0.40'] })
+      c.syncEndpoints('shop', 'api', { app: 'api' })
+    }
+  })
+  await a.advance(60_000)
+  t.same(a.printed, [])
+  const old = c.get(R.services, 'shop', 'api')
+
+  await api.stop()
+  c.advance(60_000)
+  a.clock.now = c.t
+  c.delete(USERS.alice, R.services, 'shop', 'api')
+  c.delete(CONTROLLERS.gc, R.endpointslices, 'shop', 'api-abcde')
+  c.advance(5000)
+  c.service(USERS.alice, 'shop', 'api', { app: 'api' }, { clusterIP: '10.96.0.41', clusterIPs: ['10.96.0.41'] })
+  c.syncEndpoints('shop', 'api', { app: 'api' })
+  const ds = c.create(USERS.alice, R.daemonsets, daemonSet('kube-system', 'agent', 'agent:1.0'))
+  const agentPod = createPod(c, ds, 'agent-x1', { node: 'node-1' })
+  c.update(CONTROLLERS.daemonset, R.daemonsets, 'kube-system', 'agent', o => {
+    o.status = { observedGeneration: 1, desiredNumberScheduled: 1, currentNumberScheduled: 1, numberMisscheduled: 0, numberReady: 1, numberAvailable: 1, updatedNumberScheduled: 1 }
+  }, { sub: 'status' })
+  api.compact()
+  await sleep(150)
+  await api.start()
+  await settle()
+  await a.advance(6000)
+  t.same(a.printed.map(brief).sort((x, y) => x.object.localeCompare(y.object) || x.type.localeCompare(y.type)), [
+    { type: 'create', outcome: 'succeeded', object: 'DaemonSet kube-system/agent', actor: null, summary: 'DaemonSet kube-system/agent created, 1/1 available in 0 s' },
+    { type: 'create', outcome: 'applied', object: 'Service shop/api', actor: null, summary: 'Service shop/api created: ClusterIP 10.96.0.41, port 80/TCP, selector app=api' },
+    { type: 'delete', outcome: 'applied', object: 'Service shop/api', actor: null, summary: 'Service shop/api deleted: was ClusterIP 10.96.0.40, port 80/TCP, selector app=api' }
+  ], 'what the re-list shows (a uid gone, a new uid under the old name, a new object), as what it is; no endpoints changes')
+  t.equal(a.printed.find(x => x.type === 'delete')?.object.uid, old.metadata.uid)
+  t.equal(a.printed.find(x => x.type === 'create' && x.object.kind === 'Service')?.object.uid, c.get(R.services, 'shop', 'api').metadata.uid)
+
+  // The next rollout of the DaemonSet is its own, superseding nothing.
+  const n = a.printed.length
+  c.advance(60_000)
+  a.clock.now = c.t
+  c.patch(USERS.bob, R.daemonsets, 'kube-system', 'agent', { spec: { template: { spec: { containers: [{ name: 'agent', image: 'agent:1.1' }] } } } }, o => { o.spec.template.spec.containers[0].image = 'agent:1.1' })
+  c.delete(CONTROLLERS.daemonset, R.pods, 'kube-system', agentPod.metadata.name, { level: 'Metadata' })
+  createPod(c, c.get(R.daemonsets, 'kube-system', 'agent'), 'agent-x2', { node: 'node-1', image: 'agent:1.1' })
+  c.update(CONTROLLERS.daemonset, R.daemonsets, 'kube-system', 'agent', o => {
+    o.status = { observedGeneration: 2, desiredNumberScheduled: 1, currentNumberScheduled: 1, numberMisscheduled: 0, numberReady: 1, numberAvailable: 1, updatedNumberScheduled: 1 }
+  }, { sub: 'status' })
+  await settle()
+  await a.advance(6000)
+  t.same(a.printed.slice(n).map(brief), [{ type: 'rollout', outcome: 'succeeded', object: 'DaemonSet kube-system/agent', actor: null, summary: 'DaemonSet kube-system/agent rolled out, image agent:1.0 → agent:1.1, 1/1 available in 0 s' }])
+  t.equal(a.printed.at(-1)?.details.superseded, undefined)
   noDuplicates(t, a)
 })
