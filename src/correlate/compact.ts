@@ -37,6 +37,9 @@ const LINK_KINDS = new Set(['Pod', 'ReplicaSet'])
 export function compactObservation (obs: Observation, skip: boolean, statusRead = true, known = false): Observation {
   const { object, oldObject: _old, request, ...rest } = obs
   const out: Observation = { ...rest, ref: { ...obs.ref } }
+  // Of an actor the state keeps who and which groups (Change.actor): source IPs, user agent and uid
+  // were a third of a journal row.
+  if (rest.actor !== undefined) out.actor = { username: rest.actor.username, groups: rest.actor.groups }
   if (skip) return out
   const kind = obs.ref.kind
   if (object !== undefined) {
