@@ -1,0 +1,13 @@
+import type { Detector } from './detector.js'
+import { jobDetector } from './job.js'
+
+// Every detector, in one list: the first that owns a kind gets its writes.
+// (Families still inside the correlator — workloads, Services and endpoints,
+// custom resources, the generic update — move here one at a time.)
+export const DETECTORS: readonly Detector[] = [jobDetector]
+
+export function detectorFor (kind: string, group: string): Detector | undefined {
+  return DETECTORS.find(d => d.owns(kind, group))
+}
+
+export { NOT_MINE, type Detector, type DetectorContext, type Routed } from './detector.js'
