@@ -10,7 +10,7 @@ import { lbIngress, readyAddresses, selectorMatches, serviceDiff, serviceMoves, 
 import { detectorFor, NOT_MINE, type Detector, type DetectorContext } from '../detectors/index.js'
 import { summarize } from '../detectors/summary.js'
 import { isSensitiveKind } from '../sources/kinds.js'
-import { isArgoRollout, isCustomKind, judgeCustom, namesSecret, undecided } from '../detectors/custom.js'
+import { isArgoRollout, isCustomKind, namesSecret, undecided } from '../detectors/custom.js'
 import { statusRuleFor, type KindsConfig } from '../detectors/status/index.js'
 import type { Open } from './open.js'
 
@@ -150,6 +150,8 @@ export class Correlator {
       close: (open, outcome) => { this.#close(open, outcome) },
       evidence: (open, obs, extend) => { this.#evidence(open, obs, extend) },
       settleLater: open => { this.#settleLater(open) },
+      setSettle: (open, at) => { this.#setSettle(open, at) },
+      noteRefs: open => { this.#noteSecretRef(open) },
       rev: obs => this.#rev(obs),
       kinds: opts.kinds
     }
@@ -522,7 +524,10 @@ export class Correlator {
   #onRoot (obs: Observation, root: RootRef, before: K8sObject | undefined): string | undefined {
     const { kind } = obs.ref
     const existing = this.#window.get(root.key)
-    if (obs.action !== 'delete' && isCustomKind(kind, obs.ref.apiGroup)) return this.#onCustom(obs, root, before, existing)
+    if (obs.action !== 'delete') {
+      const routed = this.#toDetector(obs, root, before, existing)
+      if (routed !== NOT_MINE) return routed
+    }
     if (obs.action === 'delete') {
       if (existing?.type === 'delete') {
         // The same delete seen by the other source (audit's Status carries no resourceVersion to merge on).
@@ -545,8 +550,6 @@ export class Correlator {
         this.#progress(open)
         return open.key
       }
-      const routed = this.#toDetector(obs, root, before, existing)
-      if (routed !== NOT_MINE) return routed
       // A re-list shows a uid gone and a new one, not when: whether it was "within the quiet period" is unknown.
       const deleted = kind === 'Service' && obs.ref.apiGroup === '' && obs.relist !== true ? this.#deletedService(obs.ref.namespace, obs.ref.name, root.uid) : undefined
       const open = this.#open(obs, root, 'create', this.#rev(obs), undefined)
@@ -557,72 +560,7 @@ export class Correlator {
     }
     if (obs.action === 'status') return this.#onStatus(obs, root, before, existing)
     if (WORKLOAD_KINDS.has(kind)) return this.#onWorkloadWrite(obs, root, before, existing)
-    const routed = this.#toDetector(obs, root, before, existing)
-    if (routed !== NOT_MINE) return routed
     return this.#onGenericWrite(obs, root, before, existing)
-  }
-
-  /**
-   * A custom resource: a create or a change of desired state opens a change
-   * that the kind's status rule closes; status writes only move it.
-   */
-  #onCustom (obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined): string | undefined {
-    if (obs.action === 'status' || (existing !== undefined && obs.action !== 'create')) {
-      if (existing === undefined) return undefined
-      if (obs.action !== 'status' && (before === undefined || obs.object === undefined || this.#diff(obs.ref.kind, before, obs.object, obs.ref.apiGroup).length > 0)) {
-        // A newer spec before the controller showed the older one in effect: the newer generation is what must show.
-        const gen = obs.generation ?? obs.object?.metadata?.generation
-        if (typeof gen === 'number') existing.generation = gen
-      }
-      this.#evidence(existing, obs, true)
-      this.#customProgress(existing)
-      return existing.key
-    }
-    if (obs.action === 'create') {
-      if (existing !== undefined) this.#close(existing, undecided(existing.pending) ?? 'open')
-    } else if (before !== undefined && obs.object !== undefined && this.#diff(obs.ref.kind, before, obs.object, obs.ref.apiGroup).length === 0) {
-      // Bookkeeping a controller writes to its own object (finalizers, annotations it owns): not a change.
-      return undefined
-    }
-    const open = this.#open(obs, root, obs.action === 'create' ? 'create' : 'update', this.#rev(obs), obs.action === 'create' ? undefined : before)
-    open.group = obs.ref.apiGroup
-    open.resource = obs.ref.resource
-    const gen = obs.generation ?? obs.object?.metadata?.generation
-    if (typeof gen === 'number') open.generation = gen
-    if (obs.action !== 'create') open.firstSight = before === undefined
-    this.#customProgress(open)
-    return open.key
-  }
-
-  #customProgress (open: Open): void {
-    this.#noteSecretRef(open)
-    if (open.pending === 'succeeded' || open.pending === 'failed') return
-    const v = judgeCustom({
-      kind: open.root.kind,
-      group: open.group ?? '',
-      ...(open.resource !== undefined ? { resource: open.resource } : {}),
-      object: open.latest,
-      ...(open.generation !== undefined ? { generation: open.generation } : {}),
-      since: open.startedAt,
-      ...(this.#opts.kinds !== undefined ? { kinds: this.#opts.kinds } : {})
-    })
-    if (v.pending === 'applied') {
-      open.pending = 'applied'
-      this.#settleLater(open)
-      return
-    }
-    if (v.reason !== undefined) open.reason = v.reason
-    if (v.message !== undefined) open.message = v.message
-    if (v.pending === 'timed-out') {
-      if (open.pending !== 'timed-out') {
-        open.pending = 'timed-out'
-        this.#setSettle(open, open.startedAt + v.timeoutMs)
-      }
-      return
-    }
-    open.pending = v.pending
-    open.doneAt = open.lastAt
-    this.#settleLater(open)
   }
 
   /** The open delete of a Service of this name (another uid): it is being re-created within the quiet period. */

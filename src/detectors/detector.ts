@@ -18,6 +18,10 @@ export interface DetectorContext {
   evidence: (open: Open, obs: Observation, extend: boolean) => void
   /** Close once the quiet period after the last evidence has passed. */
   settleLater: (open: Open) => void
+  /** Close at this time, whatever evidence comes (a deadline). */
+  setSettle: (open: Open, at: number) => void
+  /** The change names other objects (a Certificate's Secret): index them so their writes join it. */
+  noteRefs: (open: Open) => void
   /** The revision that makes a change id stable across sources. */
   rev: (obs: Observation) => string
   /** Per-kind status rules (config `kinds:`). */
@@ -33,7 +37,7 @@ export interface Detector {
   owns: (kind: string, group: string) => boolean
   /** A source's first list: an object already mid-change is picked up (never a change of its own). */
   baseline?: (ctx: DetectorContext, obs: Observation & { object: K8sObject }, root: RootRef) => void
-  /** A create or a write to desired state of the root object itself. */
+  /** Any write to the root object itself but a delete: a create, a change of desired state, a status write. */
   onWrite?: (ctx: DetectorContext, obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined) => Routed
   /** Evidence moved an open change: decide whether it is done, failed or still waiting. */
   progress?: (ctx: DetectorContext, open: Open) => void

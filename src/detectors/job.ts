@@ -27,7 +27,14 @@ export const jobDetector: Detector = {
     if (jobOutcome(obs.object).state === 'running') ctx.open(obs, root, 'job', 'job', undefined)
   },
   onWrite (ctx, obs, root, _before, existing) {
+    if (obs.action === 'status') {
+      if (existing === undefined) return undefined
+      ctx.evidence(existing, obs, true)
+      this.progress?.(ctx, existing)
+      return existing.key
+    }
     if (obs.action === 'create') {
+      if (existing !== undefined) ctx.close(existing, existing.pending ?? 'open')
       const open = ctx.open(obs, root, 'job', 'job', undefined)
       this.progress?.(ctx, open)
       return open.key

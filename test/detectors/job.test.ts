@@ -31,6 +31,8 @@ function world (): { ctx: DetectorContext, opened: Open[], settled: Open[] } {
     close: () => {},
     evidence: (open, o) => { if (o.object !== undefined) open.latest = o.object },
     settleLater: open => { settled.push(open) },
+    setSettle: () => {},
+    noteRefs: () => {},
     rev: () => 'rv',
     kinds: undefined
   }
@@ -40,7 +42,7 @@ function world (): { ctx: DetectorContext, opened: Open[], settled: Open[] } {
 t.test('the registry routes Jobs to the job detector, and only Jobs', async t => {
   t.equal(detectorFor('Job', 'batch'), jobDetector)
   t.equal(detectorFor('Deployment', 'apps'), undefined, 'workloads are not behind the interface yet')
-  t.same(DETECTORS.map(d => d.name), ['job'])
+  t.same(DETECTORS.map(d => d.name), ['custom-resource', 'job'])
 })
 
 t.test('a create opens a job change, still running until a condition says otherwise', async t => {
@@ -72,6 +74,15 @@ t.test('the Complete condition succeeds it, Failed fails it with the reason; eit
   jobDetector.progress!(f.ctx, failed)
   t.equal(failed.pending, 'failed', 'a decided run stays decided')
   t.equal(f.settled.length, 1)
+})
+
+t.test('status moves an open run; with none open it opens nothing', async t => {
+  const w = world()
+  t.equal(jobDetector.onWrite!(w.ctx, obs('status', job()), root, job(), undefined), undefined)
+  jobDetector.onWrite!(w.ctx, obs('create', job()), root, undefined, undefined)
+  const done = job({ conditions: [{ type: 'Complete', status: 'True' }] })
+  t.equal(jobDetector.onWrite!(w.ctx, obs('status', done), root, job(), w.opened[0]), 'uid-job')
+  t.equal(w.opened[0]!.pending, 'succeeded')
 })
 
 t.test('a write to a Job with no open run is not the job detector\'s: it falls through to the generic update', async t => {
