@@ -1,7 +1,7 @@
 import t from 'tap'
 import { jobDetector } from '../../src/detectors/job.js'
-import { DETECTORS, detectorFor, NOT_MINE, type DetectorContext } from '../../src/detectors/index.js'
-import type { Open } from '../../src/correlate/open.js'
+import { DETECTORS, detectorFor, NOT_MINE } from '../../src/detectors/index.js'
+import { detectorWorld } from '../helpers/detector-context.js'
 import type { Observation } from '../../src/model.js'
 
 // The Job detector on plain data: one change per run, closed by the Job's
@@ -16,28 +16,7 @@ const obs = (action: Observation['action'], object: any): Observation => ({
   ref: { apiGroup: 'batch', version: 'v1', kind: 'Job', resource: 'jobs', namespace: 'batch-ns', name: 'nightly', uid: 'uid-job' }
 })
 
-/** Records what the detector asked the correlator to do. */
-function world (): { ctx: DetectorContext, opened: Open[], settled: Open[] } {
-  const opened: Open[] = []
-  const settled: Open[] = []
-  const ctx: DetectorContext = {
-    open: (o, r, type, idRev, before) => {
-      const open: Open = { key: r.key, type, root: r, openedBy: o.source, actor: null, startedAt: o.at, lastAt: o.at, settleAt: null, pending: null, idRev, superseded: [], counts: {}, auditIDs: [], timeline: [], timelineDropped: 0, folds: {}, events: {} }
-      if (before !== undefined) open.before = before
-      if (o.object !== undefined) open.latest = o.object
-      opened.push(open)
-      return open
-    },
-    close: () => {},
-    evidence: (open, o) => { if (o.object !== undefined) open.latest = o.object },
-    settleLater: open => { settled.push(open) },
-    setSettle: () => {},
-    noteRefs: () => {},
-    rev: () => 'rv',
-    kinds: undefined
-  }
-  return { ctx, opened, settled }
-}
+const world = detectorWorld
 
 t.test('the registry routes Jobs to the job detector, and only Jobs', async t => {
   t.equal(detectorFor('Job', 'batch'), jobDetector)
