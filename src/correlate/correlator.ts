@@ -7,11 +7,12 @@ import { Window, type EvictReason } from './window.js'
 import { desiredState, diffObjects, keyChanges } from '../detectors/diff.js'
 import { classifyWorkloadWrite, imageChanges, replicaCounts, revisionOf, rolloutStatus, scaleStatus, WORKLOAD_KINDS, type RolloutStatus } from '../detectors/workload.js'
 import { lbIngress, readyAddresses, selectorMatches, serviceDiff, serviceMoves, serviceProfile } from '../detectors/service.js'
-import { jobOutcome } from '../detectors/job.js'
+import { detectorFor, NOT_MINE, type Detector, type DetectorContext } from '../detectors/index.js'
 import { summarize } from '../detectors/summary.js'
 import { isSensitiveKind } from '../sources/kinds.js'
-import { isArgoRollout, isCustomKind, judgeCustom, namesSecret, undecided } from '../detectors/custom.js'
+import { isArgoRollout, isCustomKind, namesSecret, undecided } from '../detectors/custom.js'
 import { statusRuleFor, type KindsConfig } from '../detectors/status/index.js'
+import type { Open } from './open.js'
 
 // The correlator turns deduplicated observations into logical changes. Each
 // open change is a small state machine in the window, keyed by its root
@@ -56,51 +57,7 @@ const AUDIT_ACTIVE_MS = 5 * 60_000
 // Map or class instance), so the correlation state can be written down and
 // read back across restarts (see exportState/importState).
 
-export interface EndpointFold { service: string, baseline: string[], current: string[] }
-
-export interface Open {
-  key: string
-  type: ChangeType
-  root: RootRef
-  openedBy: Source
-  actor: Actor | null
-  startedAt: number
-  lastAt: number
-  /** When set, the change closes with `pending` once the clock passes it. */
-  settleAt: number | null
-  pending: Outcome | null
-  idRev: string
-  before?: K8sObject
-  latest?: K8sObject
-  /** A write seen before any earlier state was known: which fields changed is unknown. */
-  firstSight?: boolean
-  tentative?: boolean
-  replicasFrom?: number
-  replicasTo?: number
-  reason?: string
-  message?: string
-  /** When the detector's rule first held: the end of the change, before the quiet period. */
-  doneAt?: number
-  superseded: NonNullable<ChangeDetails['superseded']>
-  counts: Partial<Record<Source, number>>
-  /** In arrival order; dedup already makes each auditID reach a change once. */
-  auditIDs: string[]
-  timeline: TimelineEntry[]
-  timelineDropped: number
-  /** Service "namespace/name" → its endpoint fold. */
-  folds: Record<string, EndpointFold>
-  /** Event reason → what the Events said. */
-  events: Record<string, { reason: string, message: string, count: number }>
-  /** API group of the root (set for custom resources, whose kinds may collide with core ones: Knative's Service). */
-  group?: string
-  resource?: string
-  /** The generation the opening write produced: the status must show it. */
-  generation?: number
-  /** A Service created again under a name just deleted: the uid it replaces (its delete is folded in). */
-  replaces?: string
-  /** Opened by a re-list diff (the time of the write is unknown). */
-  relisted?: boolean
-}
+export type { EndpointFold, Open } from './open.js'
 
 type Admission = { actor?: Actor, at: number, action: string, uid: string }
 
@@ -183,9 +140,21 @@ export class Correlator {
   #nextSettle = Infinity
   #lastAuditAt = -Infinity
   #resumedAt: number | null = null
+  /** What a detector may do to the state (see src/detectors/detector.ts). */
+  readonly #ctx: DetectorContext
 
   constructor (opts: CorrelatorOptions) {
     this.#opts = { maxTimeline: 50, auditGraceMs: 35_000, ...opts }
+    this.#ctx = {
+      open: (obs, root, type, idRev, before) => this.#open(obs, root, type, idRev, before),
+      close: (open, outcome) => { this.#close(open, outcome) },
+      evidence: (open, obs, extend) => { this.#evidence(open, obs, extend) },
+      settleLater: open => { this.#settleLater(open) },
+      setSettle: (open, at) => { this.#setSettle(open, at) },
+      noteRefs: open => { this.#noteSecretRef(open) },
+      rev: obs => this.#rev(obs),
+      kinds: opts.kinds
+    }
     this.#ignoreNs = new Set(opts.ignoreNamespaces ?? [])
     this.#ignoreKinds = new Set(opts.ignoreKinds ?? [])
     this.#window = new Window<Open>({
@@ -412,8 +381,8 @@ export class Correlator {
     if (WORKLOAD_KINDS.has(kind) && rolloutStatus(obj, kind).state === 'waiting') {
       const open = this.#open(obs, root, 'rollout', this.#rev(obs), undefined)
       this.#progress(open)
-    } else if (kind === 'Job' && jobOutcome(obj).state === 'running') {
-      this.#open(obs, root, 'job', 'job', undefined)
+    } else {
+      detectorFor(kind, obs.ref.apiGroup)?.baseline?.(this.#ctx, obs as Observation & { object: K8sObject }, root)
     }
   }
 
@@ -555,7 +524,10 @@ export class Correlator {
   #onRoot (obs: Observation, root: RootRef, before: K8sObject | undefined): string | undefined {
     const { kind } = obs.ref
     const existing = this.#window.get(root.key)
-    if (obs.action !== 'delete' && isCustomKind(kind, obs.ref.apiGroup)) return this.#onCustom(obs, root, before, existing)
+    if (obs.action !== 'delete') {
+      const routed = this.#toDetector(obs, root, before, existing)
+      if (routed !== NOT_MINE) return routed
+    }
     if (obs.action === 'delete') {
       if (existing?.type === 'delete') {
         // The same delete seen by the other source (audit's Status carries no resourceVersion to merge on).
@@ -578,11 +550,6 @@ export class Correlator {
         this.#progress(open)
         return open.key
       }
-      if (kind === 'Job') {
-        const open = this.#open(obs, root, 'job', 'job', undefined)
-        this.#jobProgress(open)
-        return open.key
-      }
       // A re-list shows a uid gone and a new one, not when: whether it was "within the quiet period" is unknown.
       const deleted = kind === 'Service' && obs.ref.apiGroup === '' && obs.relist !== true ? this.#deletedService(obs.ref.namespace, obs.ref.name, root.uid) : undefined
       const open = this.#open(obs, root, 'create', this.#rev(obs), undefined)
@@ -593,75 +560,7 @@ export class Correlator {
     }
     if (obs.action === 'status') return this.#onStatus(obs, root, before, existing)
     if (WORKLOAD_KINDS.has(kind)) return this.#onWorkloadWrite(obs, root, before, existing)
-    if (kind === 'Job' && existing !== undefined && existing.type === 'job') {
-      this.#evidence(existing, obs, true)
-      this.#jobProgress(existing)
-      return existing.key
-    }
     return this.#onGenericWrite(obs, root, before, existing)
-  }
-
-  /**
-   * A custom resource: a create or a change of desired state opens a change
-   * that the kind's status rule closes; status writes only move it.
-   */
-  #onCustom (obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined): string | undefined {
-    if (obs.action === 'status' || (existing !== undefined && obs.action !== 'create')) {
-      if (existing === undefined) return undefined
-      if (obs.action !== 'status' && (before === undefined || obs.object === undefined || this.#diff(obs.ref.kind, before, obs.object, obs.ref.apiGroup).length > 0)) {
-        // A newer spec before the controller showed the older one in effect: the newer generation is what must show.
-        const gen = obs.generation ?? obs.object?.metadata?.generation
-        if (typeof gen === 'number') existing.generation = gen
-      }
-      this.#evidence(existing, obs, true)
-      this.#customProgress(existing)
-      return existing.key
-    }
-    if (obs.action === 'create') {
-      if (existing !== undefined) this.#close(existing, undecided(existing.pending) ?? 'open')
-    } else if (before !== undefined && obs.object !== undefined && this.#diff(obs.ref.kind, before, obs.object, obs.ref.apiGroup).length === 0) {
-      // Bookkeeping a controller writes to its own object (finalizers, annotations it owns): not a change.
-      return undefined
-    }
-    const open = this.#open(obs, root, obs.action === 'create' ? 'create' : 'update', this.#rev(obs), obs.action === 'create' ? undefined : before)
-    open.group = obs.ref.apiGroup
-    open.resource = obs.ref.resource
-    const gen = obs.generation ?? obs.object?.metadata?.generation
-    if (typeof gen === 'number') open.generation = gen
-    if (obs.action !== 'create') open.firstSight = before === undefined
-    this.#customProgress(open)
-    return open.key
-  }
-
-  #customProgress (open: Open): void {
-    this.#noteSecretRef(open)
-    if (open.pending === 'succeeded' || open.pending === 'failed') return
-    const v = judgeCustom({
-      kind: open.root.kind,
-      group: open.group ?? '',
-      ...(open.resource !== undefined ? { resource: open.resource } : {}),
-      object: open.latest,
-      ...(open.generation !== undefined ? { generation: open.generation } : {}),
-      since: open.startedAt,
-      ...(this.#opts.kinds !== undefined ? { kinds: this.#opts.kinds } : {})
-    })
-    if (v.pending === 'applied') {
-      open.pending = 'applied'
-      this.#settleLater(open)
-      return
-    }
-    if (v.reason !== undefined) open.reason = v.reason
-    if (v.message !== undefined) open.message = v.message
-    if (v.pending === 'timed-out') {
-      if (open.pending !== 'timed-out') {
-        open.pending = 'timed-out'
-        this.#setSettle(open, open.startedAt + v.timeoutMs)
-      }
-      return
-    }
-    open.pending = v.pending
-    open.doneAt = open.lastAt
-    this.#settleLater(open)
   }
 
   /** The open delete of a Service of this name (another uid): it is being re-created within the quiet period. */
@@ -698,7 +597,8 @@ export class Correlator {
     }
     if (existing === undefined) return undefined
     this.#evidence(existing, obs, true)
-    if (existing.type === 'job') this.#jobProgress(existing)
+    const detector = this.#detectorOf(existing)
+    if (detector?.progress !== undefined) detector.progress(this.#ctx, existing)
     else if (WORKLOAD_KINDS.has(kind)) this.#progress(existing)
     return existing.key
   }
@@ -1020,14 +920,14 @@ export class Correlator {
     return { state: 'waiting' }
   }
 
-  #jobProgress (open: Open): void {
-    if (open.latest === undefined) return
-    const st = jobOutcome(open.latest)
-    if (st.state === 'running' || open.pending !== null) return
-    open.pending = st.state
-    if (st.reason !== undefined) open.reason = st.reason
-    if (st.message !== undefined) open.message = st.message
-    this.#settleLater(open)
+  /** The detector that owns the root of this change. */
+  #detectorOf (open: Open): Detector | undefined {
+    return detectorFor(open.root.kind, open.group ?? '')
+  }
+
+  #toDetector (obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined): string | undefined | typeof NOT_MINE {
+    const detector = detectorFor(obs.ref.kind, obs.ref.apiGroup)
+    return detector?.onWrite !== undefined ? detector.onWrite(this.#ctx, obs, root, before, existing) : NOT_MINE
   }
 
   #diff (kind: string, before: K8sObject | undefined, after: K8sObject | undefined, group = ''): ReturnType<typeof diffObjects> {
@@ -1109,15 +1009,9 @@ export class Correlator {
     if (message !== undefined && message !== '') details.message = message
     let startedAt = open.startedAt
     let endedAt = open.doneAt ?? open.lastAt
-    if (open.type === 'job' && latest !== undefined) {
-      // A Job's own clock: from status.startTime to its completion.
-      const st = jobOutcome(latest)
-      const jobStart = Date.parse(latest.status?.startTime ?? '')
-      if (st.state !== 'running' && st.durationMs !== undefined && !Number.isNaN(jobStart)) {
-        startedAt = jobStart
-        endedAt = jobStart + st.durationMs
-      }
-    }
+    // The object's own clock, when its detector knows one (a Job's status.startTime to its completion).
+    const span = this.#detectorOf(open)?.span?.(open)
+    if (span !== undefined) ({ startedAt, endedAt } = span)
     if (outcome === 'timed-out' || outcome === 'open') endedAt = Math.max(open.lastAt, this.#now)
     // A custom resource's deadline is when it timed out, however late the clock noticed.
     if (outcome === 'timed-out' && open.pending === 'timed-out' && open.settleAt !== null) endedAt = Math.max(open.lastAt, Math.min(endedAt, open.settleAt))

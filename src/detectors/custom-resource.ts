@@ -1,0 +1,75 @@
+import type { Open } from '../correlate/open.js'
+import { diffObjects } from './diff.js'
+import { isCustomKind, judgeCustom, undecided } from './custom.js'
+import type { Detector, DetectorContext } from './detector.js'
+
+/**
+ * A custom resource: a create or a change of desired state opens a change
+ * that the kind's status rule closes; status writes only move it. (Deletes
+ * are the correlator's, as for every kind.)
+ */
+export const customResourceDetector: Detector = {
+  name: 'custom-resource',
+  owns: isCustomKind,
+  onWrite (ctx, obs, root, before, existing) {
+    const { kind, apiGroup } = obs.ref
+    if (obs.action === 'status' || (existing !== undefined && obs.action !== 'create')) {
+      if (existing === undefined) return undefined
+      if (obs.action !== 'status' && (before === undefined || obs.object === undefined || diffObjects(before, obs.object, kind).length > 0)) {
+        // A newer spec before the controller showed the older one in effect: the newer generation is what must show.
+        const gen = obs.generation ?? obs.object?.metadata?.generation
+        if (typeof gen === 'number') existing.generation = gen
+      }
+      ctx.evidence(existing, obs, true)
+      customProgress(ctx, existing)
+      return existing.key
+    }
+    if (obs.action === 'create') {
+      if (existing !== undefined) ctx.close(existing, undecided(existing.pending) ?? 'open')
+    } else if (before !== undefined && obs.object !== undefined && diffObjects(before, obs.object, kind).length === 0) {
+      // Bookkeeping a controller writes to its own object (finalizers, annotations it owns): not a change.
+      return undefined
+    }
+    const open = ctx.open(obs, root, obs.action === 'create' ? 'create' : 'update', ctx.rev(obs), obs.action === 'create' ? undefined : before)
+    open.group = apiGroup
+    open.resource = obs.ref.resource
+    const gen = obs.generation ?? obs.object?.metadata?.generation
+    if (typeof gen === 'number') open.generation = gen
+    if (obs.action !== 'create') open.firstSight = before === undefined
+    customProgress(ctx, open)
+    return open.key
+  },
+  progress: customProgress
+}
+
+function customProgress (ctx: DetectorContext, open: Open): void {
+  ctx.noteRefs(open)
+  if (open.pending === 'succeeded' || open.pending === 'failed') return
+  const v = judgeCustom({
+    kind: open.root.kind,
+    group: open.group ?? '',
+    ...(open.resource !== undefined ? { resource: open.resource } : {}),
+    object: open.latest,
+    ...(open.generation !== undefined ? { generation: open.generation } : {}),
+    since: open.startedAt,
+    ...(ctx.kinds !== undefined ? { kinds: ctx.kinds } : {})
+  })
+  if (v.pending === 'applied') {
+    open.pending = 'applied'
+    ctx.settleLater(open)
+    return
+  }
+  if (v.reason !== undefined) open.reason = v.reason
+  if (v.message !== undefined) open.message = v.message
+  if (v.pending === 'timed-out') {
+    if (open.pending !== 'timed-out') {
+      open.pending = 'timed-out'
+      // A deadline, which later evidence never moves.
+      ctx.setSettle(open, open.startedAt + v.timeoutMs)
+    }
+    return
+  }
+  open.pending = v.pending
+  open.doneAt = open.lastAt
+  ctx.settleLater(open)
+}
