@@ -1,6 +1,6 @@
 import type { K8sObject, Observation } from '../model.js'
 import { WORKLOAD_KINDS } from '../detectors/workload.js'
-import { podLink } from '../sources/pod-link.js'
+import { podLink } from '../sources/watch/slim.js'
 
 // What the journal keeps of an observation: only what the correlator reads,
 // so a journal row costs a fraction of the batch it came from. The copy is

@@ -74,6 +74,10 @@ export function slimToLinks (o: K8sObject, pool: Interner): K8sObject {
   return { apiVersion: pool.intern(o.apiVersion), kind: pool.intern(o.kind), metadata }
 }
 
+/** A Pod as a link in an owner chain, with nothing shared: what the state journal keeps of Pods and ReplicaSets. */
+const UNSHARED = new Interner(0)
+export function podLink (o: K8sObject): K8sObject { return slimToLinks(o, UNSHARED) }
+
 /** An Event as the correlator reads it: what it is about, why, how often. */
 export function slimEvent (o: K8sObject, pool: Interner): K8sObject {
   const out: K8sObject = { apiVersion: pool.intern(o.apiVersion), kind: pool.intern(o.kind), metadata: slimMeta(o.metadata, pool) }
