@@ -56,6 +56,8 @@ export interface App {
   log: Logger
   /** Advance the pipeline clock and close what settled. */
   tick: (now?: number) => void
+  /** Runs f in one store transaction with the journal of what it consumed (what POST /audit does around a batch). */
+  inTransaction: <T>(f: () => T) => T
   /** Start background work: the clock, retention, the delivery loop. */
   start: () => void
   listen: () => Promise<string>
@@ -256,6 +258,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
     config,
     log,
     tick,
+    inTransaction,
     start,
     readiness,
     readinessNotes,
