@@ -147,6 +147,13 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
     : undefined
 
   const inFlight = new Map<number, Promise<void>>()
+  /** Deliveries made but not yet marked: [row id, when]. */
+  const delivered: Array<[number, number]> = []
+  function markDelivered (): void {
+    if (delivered.length === 0) return
+    const done = delivered.splice(0)
+    outbox.atomically(() => { for (const [id, at] of done) outbox.markDelivered(id, at) })
+  }
   let running = false
   let timer: NodeJS.Timeout | undefined
   let wakeScheduled = false
@@ -184,7 +191,10 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
     }
     metrics?.duration.observe({ sink: row.sink }, (performance.now() - t0) / 1000)
     metrics?.deliveries.inc({ sink: row.sink, result: 'delivered' })
-    outbox.markDelivered(row.id, now())
+    // Written with the next claim, in its transaction: one commit per pump
+    // instead of one per delivery. Until then the row is leased, so nothing
+    // claims it again; a crash in between delivers it once more (at least once).
+    delivered.push([row.id, now()])
     log.info({ changeId: row.changeId, sink: row.sink, attempts: row.attempts + 1 }, 'change delivered')
   }
 
@@ -206,14 +216,16 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
 
   /** Fills the free slots with due rows; called by the timer, by enqueue and when a slot frees. */
   function pump (): void {
-    if (!running) return
     const free = concurrency - inFlight.size
-    if (free <= 0) return
-    let rows: OutboxRow[]
+    let rows: OutboxRow[] = []
     try {
-      const t = now()
-      settle(t)
-      rows = outbox.claim(t, free, t + leaseMs, new Set(inFlight.keys()))
+      outbox.atomically(() => {
+        markDelivered()
+        if (!running || free <= 0) return
+        const t = now()
+        settle(t)
+        rows = outbox.claim(t, free, t + leaseMs, new Set(inFlight.keys()))
+      })
     } catch (err) {
       log.error({ err: errorText(err) }, 'outbox read failed')
       return
@@ -257,7 +269,10 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
           rows = outbox.claim(t, free, t + leaseMs, attempted)
           for (const row of rows) { attempted.add(row.id); launch(row) }
         }
-        if (rows.length === 0 && inFlight.size === 0) return
+        if (rows.length === 0 && inFlight.size === 0) {
+          markDelivered()
+          return
+        }
         if (rows.length === 0 || inFlight.size >= concurrency) await Promise.race(inFlight.values())
       }
     },
@@ -267,6 +282,7 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
       if (timer) clearInterval(timer)
       timer = undefined
       await Promise.all(inFlight.values())
+      markDelivered()
     },
 
     async close (): Promise<void> {

@@ -249,6 +249,11 @@ export class Outbox {
     })()
   }
 
+  /** Runs f in one transaction (nested calls join it). */
+  atomically<T> (f: () => T): T {
+    return this.db.inTransaction ? f() : this.db.transaction(f)()
+  }
+
   /** A successful attempt. Only a pending row changes; returns false otherwise. */
   markDelivered (id: number, now: number): boolean {
     return this.st.delivered.run(now, now, id).changes > 0
