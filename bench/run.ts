@@ -85,6 +85,7 @@ const ingest: Section<IngestBenchResult> = {
       ...(numArg(args, 'rounds') !== undefined ? { rounds: numArg(args, 'rounds')! } : {}),
       ...(listArg(args, 'connections') !== undefined ? { connections: listArg(args, 'connections')! } : {}),
       ...(shape !== undefined ? { shape: shape as BatchShape } : {}),
+      ...(numArg(args, 'objects') !== undefined ? { objects: numArg(args, 'objects')! } : {}),
       ...(args.has('live-heap') ? { liveHeap: true } : {}),
       ...(args.get('side') === 'kubechanges' || args.get('side') === 'bare' ? { only: args.get('side') as 'kubechanges' | 'bare' } : {})
     })
