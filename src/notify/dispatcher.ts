@@ -147,6 +147,13 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
     : undefined
 
   const inFlight = new Map<number, Promise<void>>()
+  // Changes just enqueued, by id: their first attempt takes them from here
+  // instead of parsing them back out of the outbox (a change is a few KB of
+  // JSON with its timeline). Retries and deliveries after a restart still read
+  // the outbox, which stays the truth.
+  const recent = new Map<string, Change>()
+  const RECENT_MAX = 512
+  const known = (id: string): Change | undefined => recent.get(id)
   /** Deliveries made but not yet marked: [row id, when]. */
   const delivered: Array<[number, number]> = []
   function markDelivered (): void {
@@ -224,7 +231,7 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
         if (!running || free <= 0) return
         const t = now()
         settle(t)
-        rows = outbox.claim(t, free, t + leaseMs, new Set(inFlight.keys()))
+        rows = outbox.claim(t, free, t + leaseMs, new Set(inFlight.keys()), known)
       })
     } catch (err) {
       log.error({ err: errorText(err) }, 'outbox read failed')
@@ -245,7 +252,11 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
       const added = outbox.enqueue(change, targets.map(({ digest, ...t }): OutboxTarget => digest === undefined
         ? t
         : { ...t, digest: { key: digestKey(t.sink, change), windowMs: digest.windowSeconds * 1000, minChanges: digest.minChanges } }), now())
-      if (added > 0) wake()
+      if (added > 0) {
+        recent.set(change.id, change)
+        if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value as string)
+        wake()
+      }
       return { targets, added }
     },
 
@@ -266,7 +277,7 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
         let rows: OutboxRow[] = []
         if (free > 0) {
           const t = now()
-          rows = outbox.claim(t, free, t + leaseMs, attempted)
+          rows = outbox.claim(t, free, t + leaseMs, attempted, known)
           for (const row of rows) { attempted.add(row.id); launch(row) }
         }
         if (rows.length === 0 && inFlight.size === 0) {

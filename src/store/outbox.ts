@@ -233,19 +233,19 @@ export class Outbox {
 
   /** Pending deliveries whose next attempt is due at `now`, oldest first. */
   due (now: number, limit: number): OutboxRow[] {
-    return (this.st.due.all(now, limit) as DbRow[]).map(toRow)
+    return (this.st.due.all(now, limit) as DbRow[]).map(r => toRow(r))
   }
 
   /**
    * Takes due rows and pushes their next attempt to `leaseUntil`, in one transaction, so that a
    * crash mid-send leaves them pending (retried after the lease) and no second taker picks them.
    */
-  claim (now: number, limit: number, leaseUntil: number, exclude?: ReadonlySet<number>): OutboxRow[] {
+  claim (now: number, limit: number, leaseUntil: number, exclude?: ReadonlySet<number>, known?: (changeId: string) => Change | undefined): OutboxRow[] {
     return this.db.transaction(() => {
       const extra = exclude ? exclude.size : 0
       const rows = (this.st.due.all(now, limit + extra) as DbRow[]).filter(r => !exclude?.has(r.id)).slice(0, limit)
       for (const r of rows) this.st.lease.run(leaseUntil, r.id)
-      return rows.map(toRow)
+      return rows.map(r => toRow(r, known))
     })()
   }
 
@@ -326,12 +326,13 @@ function clip (s: string): string {
   return s.length > LAST_ERROR_MAX ? s.slice(0, LAST_ERROR_MAX - 1) + '…' : s
 }
 
-function toRow (r: DbRow): OutboxRow {
+/** `known`: the change as it was enqueued, when still at hand (it is what change_json holds). */
+function toRow (r: DbRow, known?: (changeId: string) => Change | undefined): OutboxRow {
   const row: OutboxRow = {
     id: r.id,
     changeId: r.change_id,
     sink: r.sink,
-    change: JSON.parse(r.change_json ?? 'null') as Change,
+    change: (r.is_digest !== 1 && r.change_json !== null ? known?.(r.change_id) : undefined) ?? JSON.parse(r.change_json ?? 'null') as Change,
     attempts: r.attempts,
     createdAt: r.created_at,
     nextAttemptAt: r.next_attempt_at ?? 0
