@@ -14,7 +14,8 @@ import { createSinks, describeNotifyConfig, parseNotifyConfig } from './notify/c
 import { buildServer } from './http/server.js'
 import type { AppContext } from './http/context.js'
 import { loadTls, watchTls } from './tls/reload.js'
-import { errors } from './errors.js'
+import { errors, type KubechangesError } from './errors.js'
+import Database from 'better-sqlite3'
 import type { StreamOptions } from './http/routes/stream.js'
 import { AUTOCHECKPOINT_PAGES, Checkpointer, type CheckpointResult } from './store/checkpointer.js'
 
@@ -35,6 +36,8 @@ export interface AppOptions {
   random?: () => number
   /** When to write a snapshot of the correlation state (defaults: SNAPSHOT_EVERY). */
   snapshotEvery?: Partial<typeof SNAPSHOT_EVERY>
+  /** A store commit failed (see inTransaction): serve exits so that a restart reloads the state from disk. */
+  onStoreFailure?: (err: KubechangesError) => void
   /** GET /changes/stream: heartbeat interval and per-client buffer limit. */
   stream?: StreamOptions
 }
@@ -149,8 +152,17 @@ export async function createApp (opts: AppOptions): Promise<App> {
   // tick or batch instead of two per change. The same transaction appends
   // what the correlator consumed to the journal: a batch is durable exactly
   // when the changes it closed are, before its 200 is sent.
+  //
+  // A commit the disk refuses (full, I/O error) leaves the correlator ahead of
+  // what is on disk, with no way back in memory: from then on every input is
+  // answered 503 (the apiserver retries it), no snapshot is written from
+  // memory, /healthz fails and `opts.onStoreFailure` is told (serve exits),
+  // so the next start continues from what the disk holds. A logic error is not
+  // that: it is thrown as before.
   let depth = 0
+  let storeFailed: KubechangesError | undefined
   function inTransaction<T> (f: () => T): T {
+    if (storeFailed !== undefined) throw storeFailed
     if (depth > 0) return f()
     depth++
     try {
@@ -161,6 +173,12 @@ export async function createApp (opts: AppOptions): Promise<App> {
       })()
     } catch (e) {
       pipeline.dropJournal()
+      if (e instanceof Database.SqliteError) {
+        storeFailed = errors.STORE_FAILED(`the store could not commit (${e.code}: ${e.message}); restart to continue from what is on disk`, { cause: e })
+        log.error({ err: e }, 'store commit failed: refusing input until restarted')
+        opts.onStoreFailure?.(storeFailed)
+        throw storeFailed
+      }
       throw e
     } finally {
       depth--
@@ -188,11 +206,13 @@ export async function createApp (opts: AppOptions): Promise<App> {
     log.debug({ bytes, ms: Math.round(performance.now() - t), open: pipeline.correlator.openCount, objects: pipeline.correlator.indexSize }, 'correlation state snapshot written')
   }
   const maybeSnapshot = (): void => {
+    if (storeFailed !== undefined) return
     const j = state.journalSize
     if (j.bytes >= every.bytes || j.rows >= every.rows || (j.rows > 0 && now() - lastSnapshotAt >= every.ms)) snapshot()
   }
   let closing = false
-  const tick = (t?: number): void => { inTransaction(() => { pipeline.tick(t ?? now()) }) }
+  // (After a failed commit nothing more can be written: the clock stops with the input.)
+  const tick = (t?: number): void => { if (storeFailed === undefined) inTransaction(() => { pipeline.tick(t ?? now()) }) }
   const ctx: AppContext = {
     config,
     pipeline,
@@ -202,6 +222,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
     now,
     inTransaction,
     closing: () => closing,
+    storeFailed: () => storeFailed,
     readiness: () => {
       const reasons = readiness.map(f => f()).filter((r): r is string => r !== undefined)
       return { ready: reasons.length === 0, reasons, warnings: readinessNotes.flatMap(f => f()) }
@@ -296,7 +317,8 @@ export async function createApp (opts: AppOptions): Promise<App> {
       await server.close()
       await dispatcher.close()
       try {
-        snapshot()
+        // (Memory is ahead of disk after a failed commit: the journal on disk is the truth then.)
+        if (storeFailed === undefined) snapshot()
       } catch (err) {
         log.error({ err }, 'writing the correlation snapshot at shutdown failed (the journal still holds everything)')
       }

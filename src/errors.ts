@@ -46,6 +46,7 @@ export const errors = {
   DELIVERY_FAILED: define('KC_DELIVERY_FAILED', 502),
   // TLS / certificates
   TLS_LOAD_FAILED: define('KC_TLS_LOAD_FAILED', 500),
+  STORE_FAILED: define('KC_STORE_FAILED', 503),
   INTERNAL: define('KC_INTERNAL', 500)
 } as const
 

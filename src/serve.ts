@@ -8,7 +8,9 @@ import { loadKubeConfig } from './sources/watch/kubeconfig.js'
 // SQLite, changes on stdout) when none is.
 
 export async function startServe (config: Config, io: Io): Promise<void> {
-  const app = await createApp({ config, env: io.env, write: io.out })
+  // Set below: a failed commit ends the process (exit 1) so that the restart reloads the state from disk.
+  let stopFor: ((why: string, code: number) => void) | undefined
+  const app = await createApp({ config, env: io.env, write: io.out, onStoreFailure: () => { setImmediate(() => stopFor?.('store failure', 1)) } })
   // A kubeconfig that cannot be used is one line and audit-only mode: the
   // audit webhook must keep working whatever the watch's credentials are.
   const creds = config.watch.enabled === false ? undefined : loadKubeConfig(io.env, io.env.HOME)
@@ -26,7 +28,7 @@ export async function startServe (config: Config, io: Io): Promise<void> {
   app.start()
   app.log.info({ address, store: config.store }, 'kubechanges listening')
   let closing = false
-  const stop = (signal: string): void => {
+  const stop = (signal: string, exitCode = 0): void => {
     if (closing) return
     closing = true
     app.log.info({ signal }, 'shutting down')
@@ -37,13 +39,14 @@ export async function startServe (config: Config, io: Io): Promise<void> {
       process.exit(1)
     }, 20_000).unref()
     app.close().then(() => {
-      app.log.info({ signal }, 'state written, store closed')
-      process.exit(0)
+      app.log.info({ signal }, exitCode === 0 ? 'state written, store closed' : 'store closed; the next start continues from what is on disk')
+      process.exit(exitCode)
     }, err => {
       app.log.error({ err }, 'shutdown failed')
       process.exit(1)
     })
   }
+  stopFor = stop
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))
 }

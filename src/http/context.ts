@@ -18,6 +18,8 @@ export interface AppContext {
   /** Run f in one store transaction (changes closed during a batch are written together). */
   inTransaction: <T>(f: () => T) => T
   readiness: () => { ready: boolean, reasons: string[], warnings?: string[] }
+  /** Set once a store commit failed: memory is then ahead of disk, and only a restart (reading the disk) is right again. */
+  storeFailed?: () => Error | undefined
   /** True once shutdown began: /readyz answers 503 so the Service stops routing here. */
   closing?: () => boolean
   apiToken?: () => string | undefined

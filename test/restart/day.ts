@@ -89,7 +89,8 @@ export function buildDay (start = '2026-11-20T10:00:00Z', chunk = 25): Day {
   return { batches, start: t0, end: c.t + 120_000, cluster: c }
 }
 
-export type Mode = 'crash' | 'stop' | 'crash-resend'
+/** disk-full: before the batch after `after` (phase quiet), the store refuses the commit; the app refuses input until it is restarted. */
+export type Mode = 'crash' | 'stop' | 'crash-resend' | 'disk-full'
 export interface Cut { after: number, phase: 'posted' | 'quiet', mode: Mode }
 
 export interface Run { stored: Change[], delivered: Change[] }
@@ -119,7 +120,18 @@ export async function runDay (day: Day, cut?: Cut): Promise<Run> {
     for (let i = 0; i < day.batches.length; i++) {
       const b = day.batches[i]!
       await tickTo(b.sendAt)
-      if (cut?.after === i - 1 && cut.phase === 'quiet') await restart(cut.mode)
+      if (cut?.after === i - 1 && cut.phase === 'quiet' && cut.mode === 'disk-full') {
+        // SQLite refuses the next write on this connection only (a restart is a new connection: room again).
+        a.app.store.db.exec("CREATE TEMP TRIGGER disk_full BEFORE INSERT ON state_journal BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+        const refused = await a.post(eventList(b.events))
+        const health = await a.app.server.inject({ url: '/healthz' })
+        const again = await a.post(eventList(b.events))
+        if (refused.statusCode !== 503 || refused.json.code !== 'KC_STORE_FAILED' || health.statusCode !== 503 || again.json.code !== 'KC_STORE_FAILED') {
+          throw new Error(`batch ${i} on a full disk: ${refused.statusCode} ${JSON.stringify(refused.json)}, /healthz ${health.statusCode}, then ${again.statusCode}`)
+        }
+        // What serve does then: close (no snapshot from memory) and exit 1; the pod restarts.
+        await restart('stop')
+      } else if (cut?.after === i - 1 && cut.phase === 'quiet') await restart(cut.mode)
       // Under overload the server answers 503 and the apiserver sends the batch again, as here.
       let res = await a.post(eventList(b.events))
       for (let n = 0; n < 50 && (res.statusCode === 503 || res.statusCode === 429); n++) {
