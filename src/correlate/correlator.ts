@@ -341,14 +341,17 @@ export class Correlator {
    * by name: bookkeeping, whose only trace in the state is its auditID (so a
    * re-sent batch is a duplicate). Most of a busy cluster's audit events are
    * these (kubelets' pod status patches, controllers' pod creates and
-   * deletes). Decided on the state, so the journal can keep only what
-   * `ingestInert` needs and a replay reaches the same state.
+   * deletes). Decided on the state (names known, reviews waiting), so the
+   * journal can keep only what `ingestInert` needs and a replay reaches the
+   * same state.
    */
   inert (obs: Observation): boolean {
     const { ref } = obs
     return obs.source === 'audit' && obs.auditID !== undefined && ref.uid === undefined && obs.object === undefined &&
       obs.owners.length === 0 && obs.resourceVersion === undefined && obs.scale === undefined && obs.admissionUID === undefined &&
-      ref.kind !== 'EndpointSlice' && CHILD_KINDS.has(ref.kind) && isSystemActor(obs.actor) && this.#admissions.size === 0 &&
+      ref.kind !== 'EndpointSlice' && CHILD_KINDS.has(ref.kind) && isSystemActor(obs.actor) &&
+      // (An admission review waiting under this name could claim the write: see #joinAdmission.)
+      (obs.action === 'status' || this.#admissions.size === 0 || !this.#admissions.has(`name:${nameKey(ref.kind, ref.namespace, ref.name)}`)) &&
       !this.#ignoreNs.has(ref.namespace) && !this.#ignoreKinds.has(ref.kind) && this.#index.peekUidByName(ref.kind, ref.namespace, ref.name) === undefined
   }
 
