@@ -1,12 +1,13 @@
 import type { Open } from '../correlate/open.js'
 import { diffObjects } from './diff.js'
 import { isCustomKind, judgeCustom, undecided } from './custom.js'
+import { deleteChange } from './generic.js'
 import type { Detector, DetectorContext } from './detector.js'
 
 /**
  * A custom resource: a create or a change of desired state opens a change
- * that the kind's status rule closes; status writes only move it. (Deletes
- * are the correlator's, as for every kind.)
+ * that the kind's status rule closes; status writes only move it. A delete is
+ * every kind's delete, keeping the group: a Knative Service's is not a core Service's.
  */
 export const customResourceDetector: Detector = {
   name: 'custom-resource',
@@ -39,6 +40,7 @@ export const customResourceDetector: Detector = {
     customProgress(ctx, open)
     return open.key
   },
+  onDelete: (ctx, obs, root, before, existing) => deleteChange(ctx, obs, root, before, existing, obs.ref.apiGroup),
   progress: customProgress
 }
 
