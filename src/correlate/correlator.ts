@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto'
 import type { Actor, Change, ChangeDetails, ChangeType, K8sObject, Observation, Outcome, Source, TimelineEntry } from '../model.js'
 import { LRUCache } from 'lru-cache'
 import { Dedup, type WriteRecord } from './dedup.js'
-import { ObjectIndex, nameKey, type ObjectInfo, type RootRef } from './owners.js'
+import { ObjectIndex, isControllerChild, nameKey, type ObjectInfo, type RootRef } from './owners.js'
 import { Window, type EvictReason } from './window.js'
 import { desiredState } from '../detectors/diff.js'
 import { DETECTORS, NOT_MINE, routesFor, type Detector, type DetectorContext, type DetectorState } from '../detectors/index.js'
 import { endpointMoves, FAILURE_EVENTS } from '../detectors/report.js'
 import { summarize } from '../detectors/summary.js'
-import { isArgoRollout, isCustomKind, namesSecret, undecided } from '../detectors/custom.js'
+import { undecided } from '../detectors/custom.js'
 import type { KindsConfig } from '../detectors/status/index.js'
 import { isSystemActor } from './actors.js'
 import type { Open } from './open.js'
@@ -91,21 +91,19 @@ const ADMISSION_JOIN_MS = 30_000
 
 function joinAction (a: string): string { return a === 'patch' ? 'update' : a }
 
-const CHILD_KINDS = new Set(['Pod', 'ReplicaSet', 'EndpointSlice', 'Endpoints', 'ControllerRevision'])
-
 export { isSystemActor }
 
 /**
  * An operator's service account writing a child it controls (cert-manager
  * applying a Certificate's Secret, Argo Rollouts its ReplicaSets): the
- * custom resource's controller at work, not a person acting on the child.
+ * controller at work, not a person acting on the child.
  */
 function isOperatorWrite (obs: Observation): boolean {
   if (obs.actor?.username.startsWith('system:serviceaccount:') !== true) return false
   const owner = obs.owners.find(o => o.controller === true)
   if (owner === undefined) return false
   const group = owner.apiVersion.includes('/') ? owner.apiVersion.split('/')[0]! : ''
-  return isCustomKind(owner.kind, group) || isArgoRollout(owner.kind, group)
+  return routesFor(owner.kind, group).operated
 }
 
 export function changeId (uid: string, type: ChangeType, rev: string): string {
@@ -123,8 +121,6 @@ export class Correlator {
   readonly #admissions = new LRUCache<string, Admission>({ max: 20_000 })
   readonly #ignoreNs: Set<string>
   readonly #ignoreKinds: Set<string>
-  /** "namespace/secret" → key of the open custom-resource change naming it (spec.secretName). Derived from the window, not persisted. */
-  readonly #secretRefs = new Map<string, string>()
   #now = 0
   /** A lower bound of every open change's settleAt: when time passes it, a scan is due. */
   #nextSettle = Infinity
@@ -146,11 +142,12 @@ export class Correlator {
       evidence: (open, obs, extend) => { this.#evidence(open, obs, extend) },
       settleLater: open => { this.#settleLater(open) },
       setSettle: (open, at) => { this.#setSettle(open, at) },
-      noteRefs: open => { this.#noteSecretRef(open) },
+      noteRefs: open => { this.#noteRefs(open) },
       rev: obs => this.#rev(obs),
       kinds: opts.kinds,
       maxTimeline: this.#opts.maxTimeline,
       get: key => this.#window.get(key),
+      peek: key => this.#window.peek(key),
       opens: () => this.#window.values(),
       drop: open => { this.#window.delete(open.key) },
       known: uid => this.#index.get(uid),
@@ -228,7 +225,7 @@ export class Correlator {
     this.#nextSettle = st.nextSettle ?? Infinity
     this.#lastAuditAt = st.lastAuditAt ?? -Infinity
     this.#window.load(st.window)
-    for (const [, open] of st.window) this.#noteSecretRef(open)
+    for (const [, open] of st.window) this.#noteRefs(open)
     this.#dedup.load({ auditIDs: st.auditIDs, writes: st.writes })
     this.#index.load({ objects: st.objects, names: st.names })
     for (const d of this.#states.values()) d.load(st as unknown as Record<string, unknown>)
@@ -474,13 +471,14 @@ export class Correlator {
     if (routes.observe !== undefined) return routes.observe.observe!(this.#ctx, obs, uid, before)
     const root = this.#index.root(uid, obs.ref)
     if (root.uid !== uid) return this.#onChild(obs, root)
-    if (info.owner === undefined && CHILD_KINDS.has(kind) && isSystemActor(obs.actor)) {
+    if (info.owner === undefined && isControllerChild(kind) && isSystemActor(obs.actor)) {
       // A controller's write to an object whose owner we cannot see (audit at
       // Metadata level carries no body): bookkeeping, never a change.
       return undefined
     }
-    if (root.uid === uid && obs.action !== 'delete') {
-      const parent = this.#referencingChange(obs)
+    if (routes.claim !== undefined && obs.action !== 'delete') {
+      // A root write that belongs to another detector's change (a Certificate's Secret).
+      const parent = routes.claim.claim!(this.#ctx, obs)
       if (parent !== undefined) {
         this.#evidence(parent, obs, true)
         return parent.key
@@ -489,27 +487,9 @@ export class Correlator {
     return this.#onRoot(obs, root, before, routes)
   }
 
-  /**
-   * cert-manager writes a Certificate's Secret, usually audited at Metadata
-   * level (no body, so no ownerReference to follow): the open change of the
-   * custom resource that names it (spec.secretName) is where it belongs.
-   */
-  #referencingChange (obs: Observation): Open | undefined {
-    // (kube-system's controllers write token and bootstrap Secrets all day: never an operator's.)
-    if (obs.ref.kind !== 'Secret' || obs.actor?.username.startsWith('system:serviceaccount:') !== true || isSystemActor(obs.actor)) return undefined
-    const ref = `${obs.ref.namespace}/${obs.ref.name}`
-    const key = this.#secretRefs.get(ref)
-    if (key === undefined) return undefined
-    const open = this.#window.peek(key)
-    if (open !== undefined && open.group !== undefined && namesSecret(open.latest, obs.ref.name)) return this.#window.get(key)
-    // The change closed (or moved on to another Secret): forget the stale entry.
-    this.#secretRefs.delete(ref)
-    return undefined
-  }
-
-  #noteSecretRef (open: Open): void {
-    const name = open.group !== undefined ? open.latest?.spec?.secretName : undefined
-    if (typeof name === 'string') this.#secretRefs.set(`${open.root.namespace}/${name}`, open.key)
+  /** What an open change names, indexed by its detector so writes to those objects join it. */
+  #noteRefs (open: Open): void {
+    routesFor(open.root.kind, open.group ?? '').noteRefs?.noteRefs!(this.#ctx, open)
   }
 
   #onChild (obs: Observation, root: RootRef): string | undefined {

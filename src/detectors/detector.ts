@@ -33,6 +33,8 @@ export interface DetectorContext {
   readonly maxTimeline: number
   /** The open change under this key (counts as a use). */
   get: (key: string) => Open | undefined
+  /** The same without counting as a use. */
+  peek: (key: string) => Open | undefined
   /** Every open change: a scan, for rare paths only. */
   opens: () => Open[]
   /** Take a change out of the window unreported: it was folded into another. */
@@ -78,6 +80,18 @@ export interface Detector {
   onWrite?: (ctx: DetectorContext, obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined) => Routed
   /** A delete of the root object. */
   onDelete?: (ctx: DetectorContext, obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined) => Routed
+  /**
+   * Whether an operator (a service account outside kube-system) runs objects
+   * of this kind: its writes to their children are the controller at work,
+   * not a person acting on a child.
+   */
+  operated?: (kind: string, group: string) => boolean
+  /** Root writes of kinds this detector does not own that may still belong to one of its changes (a Certificate's Secret). */
+  joins?: (kind: string, group: string) => boolean
+  /** The open change such a write belongs to (it is evidence there, never a change of its own). */
+  claim?: (ctx: DetectorContext, obs: Observation) => Open | undefined
+  /** Index what an open change names (ctx.noteRefs; the correlator also calls it for every change it loads). */
+  noteRefs?: (ctx: DetectorContext, open: Open) => void
   /** A controller's write to a child of an open change (a ReplicaSet of a rollout), before it is recorded. */
   onChild?: (ctx: DetectorContext, open: Open, obs: Observation) => void
   /** Evidence moved an open change: decide whether it is done, failed or still waiting. */

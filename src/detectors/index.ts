@@ -25,6 +25,11 @@ export interface Routes {
   /** Every owner with onWrite, in order (a write falls through NOT_MINE to the next). */
   writes: readonly Detector[]
   onDelete: Detector
+  /** A detector whose change this kind's root writes may belong to (not one of its owners). */
+  claim: Detector | undefined
+  noteRefs: Detector | undefined
+  /** Objects of this kind are run by an operator. */
+  operated: boolean
   onChild: Detector | undefined
   details: Detector | undefined
   span: Detector | undefined
@@ -38,6 +43,9 @@ function resolve (kind: string, group: string): Routes {
     baseline: owners[0]?.baseline !== undefined ? owners[0] : undefined,
     writes: owners.filter(d => d.onWrite !== undefined),
     onDelete: first('onDelete') ?? genericDetector,
+    claim: DETECTORS.find(d => d.claim !== undefined && d.joins?.(kind, group) === true),
+    noteRefs: first('noteRefs'),
+    operated: owners.some(d => d.operated?.(kind, group) === true),
     onChild: first('onChild'),
     details: first('details'),
     span: first('span')

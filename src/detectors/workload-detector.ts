@@ -129,6 +129,8 @@ export const workloadDetector: Detector = {
   name: 'workload',
   // (By kind alone, as before the detectors were modules: custom kinds are routed before this.)
   owns: kind => WORKLOAD_KINDS.has(kind),
+  // Argo Rollouts' controller runs as a service account of its own.
+  operated: isArgoRollout,
   baseline (ctx, obs, root) {
     // A rollout already in progress is picked up and reported when it ends.
     if (rolloutStatus(obs.object, obs.ref.kind).state !== 'waiting') return

@@ -70,6 +70,7 @@ export function detectorWorld (kinds?: DetectorContext['kinds']): DetectorWorld 
     kinds,
     maxTimeline: 50,
     get: key => w.window.get(key),
+    peek: key => w.window.get(key),
     opens: () => [...w.window.values()],
     drop: open => {
       w.window.delete(open.key)
