@@ -16,6 +16,7 @@ import type { AppContext } from './http/context.js'
 import { loadTls, watchTls } from './tls/reload.js'
 import { errors } from './errors.js'
 import type { StreamOptions } from './http/routes/stream.js'
+import { AUTOCHECKPOINT_PAGES, Checkpointer, type CheckpointResult } from './store/checkpointer.js'
 
 // Wires the stages: sources (HTTP routes, and the watch when a cluster is
 // reachable) → pipeline → store → outbox → sinks. The clock is a parameter:
@@ -56,6 +57,8 @@ export interface App {
   log: Logger
   /** Advance the pipeline clock and close what settled. */
   tick: (now?: number) => void
+  /** Runs f in one store transaction with the journal of what it consumed (what POST /audit does around a batch). */
+  inTransaction: <T>(f: () => T) => T
   /** Start background work: the clock, retention, the delivery loop. */
   start: () => void
   listen: () => Promise<string>
@@ -67,6 +70,8 @@ export interface App {
   onClose: (f: () => Promise<void>) => void
   /** Write the whole correlation state and empty the journal (also at close). */
   snapshot: () => void
+  /** A WAL checkpoint by the background worker (started by start()), as it reports it. */
+  checkpoint: () => Promise<CheckpointResult | Error | undefined>
   /** What start-up restored: journal entries replayed and how long it took. */
   restored: { snapshot: boolean, entries: number, ms: number }
 }
@@ -213,6 +218,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
   const closers: Array<() => Promise<void>> = []
   let stopClock = (): void => {}
   let stopTls: (() => void) | undefined
+  let checkpointer: Checkpointer | undefined
   const start = (): void => {
     // The wall clock moves the windows, so a quiet period ends without further
     // events: wake at the next settle deadline (at least once a second, for TTLs).
@@ -245,6 +251,10 @@ export async function createApp (opts: AppOptions): Promise<App> {
     retain()
     timers.push(setInterval(retain, 10 * 60_000).unref())
     dispatcher.start()
+    if (config.store !== ':memory:') {
+      checkpointer = new Checkpointer(config.store, { onError: err => { log.warn({ err }, 'WAL checkpoint in the background failed (the store checkpoints itself meanwhile)') } })
+      store.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
+    }
   }
   return {
     server,
@@ -256,11 +266,13 @@ export async function createApp (opts: AppOptions): Promise<App> {
     config,
     log,
     tick,
+    inTransaction,
     start,
     readiness,
     readinessNotes,
     onClose: f => { closers.push(f) },
     snapshot,
+    checkpoint: async () => await checkpointer?.run(),
     restored,
     listen: async () => {
       const address = await server.listen({ host: config.host, port: config.port })
@@ -288,6 +300,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
       } catch (err) {
         log.error({ err }, 'writing the correlation snapshot at shutdown failed (the journal still holds everything)')
       }
+      await checkpointer?.stop()
       store.close()
     }
   }

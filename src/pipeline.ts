@@ -119,8 +119,13 @@ export class Pipeline {
   }
 
   #ingest (obs: Observation): void {
+    const c = this.correlator
+    if (c.inert(obs)) {
+      this.#record({ k: 's', id: obs.auditID!, n: obs.at })
+      c.ingestInert(obs.auditID!, obs.at)
+      return
+    }
     if (this.#journal !== undefined && !this.#replaying) {
-      const c = this.correlator
       const statusRead = obs.action !== 'status' || c.statusMayMatter(obs)
       this.#record({ k: 'i', o: compactObservation(obs, this.#skips(obs), statusRead, !statusRead && c.knowsState(obs.ref.uid ?? obs.object?.metadata?.uid)) })
     }
@@ -209,6 +214,7 @@ export class Pipeline {
   #apply (e: JournalEntry): void {
     const c = this.correlator
     if (e.k === 'i') c.ingest(e.o)
+    else if (e.k === 's') c.ingestInert(e.id, e.n)
     else if (e.k === 'b') c.baseline(e.o)
     else if (e.k === 'a') c.noteAudit()
     else if (e.k === 't') c.tick(e.n)

@@ -344,6 +344,32 @@ export class Correlator {
     if (verdict.record !== undefined && claimed !== undefined) verdict.record.claimedBy = claimed
   }
 
+  /**
+   * A controller's write that audit logged at Metadata level (no body, so no
+   * uid and no owner) to a Pod, ReplicaSet or the like that nothing here knows
+   * by name: bookkeeping, whose only trace in the state is its auditID (so a
+   * re-sent batch is a duplicate). Most of a busy cluster's audit events are
+   * these (kubelets' pod status patches, controllers' pod creates and
+   * deletes). Decided on the state, so the journal can keep only what
+   * `ingestInert` needs and a replay reaches the same state.
+   */
+  inert (obs: Observation): boolean {
+    const { ref } = obs
+    return obs.source === 'audit' && obs.auditID !== undefined && ref.uid === undefined && obs.object === undefined &&
+      obs.owners.length === 0 && obs.resourceVersion === undefined && obs.scale === undefined && obs.admissionUID === undefined &&
+      isControllerChild(ref.kind) && routesFor(ref.kind, ref.apiGroup).observe === undefined && isSystemActor(obs.actor) && this.#admissions.size === 0 &&
+      !this.#ignoreNs.has(ref.namespace) && !this.#ignoreKinds.has(ref.kind) && this.#index.peekUidByName(ref.kind, ref.namespace, ref.name) === undefined
+  }
+
+  /** What ingest does with an inert observation (see `inert`), from its auditID and time alone. */
+  ingestInert (auditID: string, at: number): void {
+    if (at >= this.#nextSettle) this.tick(at)
+    if (at > this.#now) this.#now = at
+    this.#opts.hooks?.observed?.('audit')
+    this.#lastAuditAt = this.#now
+    if (!this.#dedup.noteAuditID(auditID)) this.#opts.hooks?.dropped?.('duplicate')
+  }
+
   /** An audit batch arrived (even one whose events were all dropped): audit is flowing. */
   noteAudit (): void {
     this.#lastAuditAt = this.#now

@@ -33,10 +33,7 @@ export class Dedup {
   }
 
   check (obs: Observation): DedupVerdict {
-    if (obs.auditID !== undefined) {
-      if (this.#auditIDs.has(obs.auditID)) return { kind: 'duplicate' }
-      this.#auditIDs.set(obs.auditID, true)
-    }
+    if (obs.auditID !== undefined && !this.noteAuditID(obs.auditID)) return { kind: 'duplicate' }
     const key = writeKey(obs)
     if (key === undefined) return { kind: 'new' }
     const rec = this.#writes.get(key)
@@ -49,6 +46,13 @@ export class Dedup {
     if ((rec.sources & bit) !== 0 && obs.source !== 'audit') return { kind: 'duplicate' }
     rec.sources |= bit
     return { kind: 'merge', record: rec }
+  }
+
+  /** Remember an auditID; false when it was seen before (a duplicate). */
+  noteAuditID (auditID: string): boolean {
+    if (this.#auditIDs.has(auditID)) return false
+    this.#auditIDs.set(auditID, true)
+    return true
   }
 
   /** Peek (recency untouched): this auditID was seen, so its observation is a duplicate. */

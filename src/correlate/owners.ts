@@ -58,6 +58,11 @@ export class ObjectIndex {
     return this.#byName.get(nameKey(kind, namespace, name))
   }
 
+  /** uidByName without refreshing recency. */
+  peekUidByName (kind: string, namespace: string, name: string): string | undefined {
+    return this.#byName.peek(nameKey(kind, namespace, name))
+  }
+
   get size (): number { return this.#byUid.size }
 
   /** Contents, least recently used first. */
@@ -84,6 +89,12 @@ export class ObjectIndex {
   learn (obs: Observation, uid: string): { before?: K8sObject, info: ObjectInfo } {
     const { kind, namespace, name } = obs.ref
     let info = this.#byUid.get(uid)
+    if (info === undefined && obs.object === undefined && obs.owners.length === 0 && uid.startsWith('pending:')) {
+      // Nothing to learn but a name whose uid is unknown: kept, it would be
+      // one entry per pod a Metadata-level audit policy ever named (about
+      // 40,000 per 300 busy batches), up to the bound.
+      return { info: { uid, kind, namespace, name } }
+    }
     const before = info?.snapshot
     if (info === undefined) {
       info = { uid, kind, namespace, name }

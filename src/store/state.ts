@@ -16,6 +16,8 @@ export type JournalEntry =
   | { k: 'i', o: Observation }
   /** State from a source's first list. */
   | { k: 'b', o: Observation }
+  /** An inert audit observation (Correlator.inert): its auditID and time are all it leaves. */
+  | { k: 's', id: string, n: number }
   /** An audit batch arrived. */
   | { k: 'a' }
   /** The clock moved (only ticks that could change state, or before the next entry). */
