@@ -2,21 +2,21 @@ import { createHash } from 'node:crypto'
 import type { Actor, Change, ChangeDetails, ChangeType, K8sObject, Observation, Outcome, Source, TimelineEntry } from '../model.js'
 import { LRUCache } from 'lru-cache'
 import { Dedup, type WriteRecord } from './dedup.js'
-import { ObjectIndex, SERVICE_NAME_LABEL, nameKey, type ObjectInfo, type RootRef } from './owners.js'
+import { ObjectIndex, isControllerChild, nameKey, type ObjectInfo, type RootRef } from './owners.js'
 import { Window, type EvictReason } from './window.js'
-import { desiredState, diffObjects, keyChanges } from '../detectors/diff.js'
-import { classifyWorkloadWrite, imageChanges, replicaCounts, revisionOf, rolloutStatus, scaleStatus, WORKLOAD_KINDS, type RolloutStatus } from '../detectors/workload.js'
-import { lbIngress, readyAddresses, selectorMatches, serviceDiff, serviceMoves, serviceProfile } from '../detectors/service.js'
-import { detectorFor, NOT_MINE, type Detector, type DetectorContext } from '../detectors/index.js'
+import { desiredState } from '../detectors/diff.js'
+import { DETECTORS, NOT_MINE, routesFor, type Detector, type DetectorContext, type DetectorState } from '../detectors/index.js'
+import { endpointMoves, FAILURE_EVENTS } from '../detectors/report.js'
 import { summarize } from '../detectors/summary.js'
-import { isSensitiveKind } from '../sources/kinds.js'
-import { isArgoRollout, isCustomKind, namesSecret, undecided } from '../detectors/custom.js'
-import { statusRuleFor, type KindsConfig } from '../detectors/status/index.js'
+import { undecided } from '../detectors/custom.js'
+import type { KindsConfig } from '../detectors/status/index.js'
+import { isSystemActor } from './actors.js'
 import type { Open } from './open.js'
 
-// The correlator turns deduplicated observations into logical changes. Each
-// open change is a small state machine in the window, keyed by its root
-// object (and, for a Service's endpoints, by the Service plus '#endpoints').
+// The correlator turns deduplicated observations into logical changes: it
+// routes each one (dedup → root → window → detector, src/detectors/) and owns
+// the shared state and the clock. Each open change is a small state machine in
+// the window, keyed by its root object (or by what its detector keys it by).
 // It opens on a write to desired state, moves forward on evidence (status
 // writes, child objects, Events), and closes when its detector's rule says
 // so and a quiet period has passed with no further evidence.
@@ -78,7 +78,7 @@ export interface CorrelatorState {
   writes: Array<[string, WriteRecord]>
   objects: ObjectInfo[]
   names: Array<[string, string]>
-  /** slice key → [ready address, pod uid | null]. */
+  /** slice key → [ready address, pod uid | null] (the endpoints detector's state). */
   slices: Array<[string, Array<[string, string | null]>]>
   serviceSlices: Array<[string, string[]]>
   admissions: Array<[string, Admission]>
@@ -91,29 +91,19 @@ const ADMISSION_JOIN_MS = 30_000
 
 function joinAction (a: string): string { return a === 'patch' ? 'update' : a }
 
-const FAILURE_EVENTS = new Set(['FailedCreate', 'ImagePullBackOff', 'ErrImagePull', 'BackOff', 'FailedScheduling', 'FailedMount', 'Unhealthy', 'CrashLoopBackOff', 'FailedAttachVolume'])
-const CHILD_KINDS = new Set(['Pod', 'ReplicaSet', 'EndpointSlice', 'Endpoints', 'ControllerRevision'])
-const WORKLOAD_CHANGE = new Set<ChangeType>(['create', 'rollout', 'restart', 'scale'])
-
-/** Controllers, the scheduler, kubelets and the API server itself. */
-export function isSystemActor (actor: Actor | undefined): boolean {
-  if (actor === undefined) return true
-  const u = actor.username
-  return u.startsWith('system:serviceaccount:kube-system:') || u.startsWith('system:node:') ||
-    u === 'system:kube-controller-manager' || u === 'system:kube-scheduler' || u === 'system:apiserver'
-}
+export { isSystemActor }
 
 /**
  * An operator's service account writing a child it controls (cert-manager
  * applying a Certificate's Secret, Argo Rollouts its ReplicaSets): the
- * custom resource's controller at work, not a person acting on the child.
+ * controller at work, not a person acting on the child.
  */
 function isOperatorWrite (obs: Observation): boolean {
   if (obs.actor?.username.startsWith('system:serviceaccount:') !== true) return false
   const owner = obs.owners.find(o => o.controller === true)
   if (owner === undefined) return false
   const group = owner.apiVersion.includes('/') ? owner.apiVersion.split('/')[0]! : ''
-  return isCustomKind(owner.kind, group) || isArgoRollout(owner.kind, group)
+  return routesFor(owner.kind, group).operated
 }
 
 export function changeId (uid: string, type: ChangeType, rev: string): string {
@@ -125,16 +115,12 @@ export class Correlator {
   readonly #dedup = new Dedup()
   readonly #index = new ObjectIndex()
   readonly #window: Window<Open>
-  /** EndpointSlice key → ready address → pod ref. */
-  readonly #slices = new Map<string, Map<string, string | undefined>>()
-  /** Service key → slice keys. */
-  readonly #serviceSlices = new Map<string, Set<string>>()
+  /** The state detectors keep beside the open changes (a Service's EndpointSlices), in registry order. */
+  readonly #states = new Map<Detector, DetectorState>()
   /** Recent admission reviews waiting for the write they announced: their actor joins it. */
   readonly #admissions = new LRUCache<string, Admission>({ max: 20_000 })
   readonly #ignoreNs: Set<string>
   readonly #ignoreKinds: Set<string>
-  /** "namespace/secret" → key of the open custom-resource change naming it (spec.secretName). Derived from the window, not persisted. */
-  readonly #secretRefs = new Map<string, string>()
   #now = 0
   /** A lower bound of every open change's settleAt: when time passes it, a scan is due. */
   #nextSettle = Infinity
@@ -146,14 +132,32 @@ export class Correlator {
   constructor (opts: CorrelatorOptions) {
     this.#opts = { maxTimeline: 50, auditGraceMs: 35_000, ...opts }
     this.#ctx = {
-      open: (obs, root, type, idRev, before) => this.#open(obs, root, type, idRev, before),
+      open: (obs, root, type, idRev, before) => {
+        const open = this.#begin(obs, root, type, idRev, before)
+        this.#evidence(open, obs, false)
+        return open
+      },
+      begin: (obs, root, type, idRev, before) => this.#begin(obs, root, type, idRev, before),
       close: (open, outcome) => { this.#close(open, outcome) },
       evidence: (open, obs, extend) => { this.#evidence(open, obs, extend) },
       settleLater: open => { this.#settleLater(open) },
       setSettle: (open, at) => { this.#setSettle(open, at) },
-      noteRefs: open => { this.#noteSecretRef(open) },
+      noteRefs: open => { this.#noteRefs(open) },
       rev: obs => this.#rev(obs),
-      kinds: opts.kinds
+      kinds: opts.kinds,
+      maxTimeline: this.#opts.maxTimeline,
+      get: key => this.#window.get(key),
+      peek: key => this.#window.peek(key),
+      opens: () => this.#window.values(),
+      drop: open => { this.#window.delete(open.key) },
+      known: uid => this.#index.get(uid),
+      uidByName: (kind, namespace, name) => this.#index.uidByName(kind, namespace, name),
+      rootOf: (uid, ref) => this.#index.root(uid, ref),
+      stateOf: detector => this.#states.get(detector)
+    }
+    for (const d of DETECTORS) {
+      const st = d.createState?.()
+      if (st !== undefined) this.#states.set(d, st)
     }
     this.#ignoreNs = new Set(opts.ignoreNamespaces ?? [])
     this.#ignoreKinds = new Set(opts.ignoreKinds ?? [])
@@ -208,8 +212,7 @@ export class Correlator {
       writes: d.writes,
       objects: ix.objects,
       names: ix.names,
-      slices: [...this.#slices].map(([k, m]) => [k, [...m].map(([a, p]) => [a, p ?? null])]),
-      serviceSlices: [...this.#serviceSlices].map(([k, set]) => [k, [...set]]),
+      ...this.#detectorSections(),
       admissions: [...this.#admissions.rentries()] as Array<[string, Admission]>,
       resumedAt: this.#resumedAt
     }
@@ -222,13 +225,19 @@ export class Correlator {
     this.#nextSettle = st.nextSettle ?? Infinity
     this.#lastAuditAt = st.lastAuditAt ?? -Infinity
     this.#window.load(st.window)
-    for (const [, open] of st.window) this.#noteSecretRef(open)
+    for (const [, open] of st.window) this.#noteRefs(open)
     this.#dedup.load({ auditIDs: st.auditIDs, writes: st.writes })
     this.#index.load({ objects: st.objects, names: st.names })
-    for (const [k, pairs] of st.slices) this.#slices.set(k, new Map(pairs.map(([a, p]) => [a, p ?? undefined])))
-    for (const [k, keys] of st.serviceSlices) this.#serviceSlices.set(k, new Set(keys))
+    for (const d of this.#states.values()) d.load(st as unknown as Record<string, unknown>)
     for (const [k, v] of st.admissions) this.#admissions.set(k, v)
     this.#resumedAt = st.resumedAt ?? null
+  }
+
+  /** Each detector's own sections of the snapshot (the endpoints detector's `slices` and `serviceSlices`). */
+  #detectorSections (): Pick<CorrelatorState, 'slices' | 'serviceSlices'> {
+    const out: Record<string, unknown> = {}
+    for (const d of this.#states.values()) Object.assign(out, d.dump())
+    return out as unknown as Pick<CorrelatorState, 'slices' | 'serviceSlices'>
   }
 
   /** Whether this correlator continues from durable state (a restart). */
@@ -349,7 +358,7 @@ export class Correlator {
     const { ref } = obs
     return obs.source === 'audit' && obs.auditID !== undefined && ref.uid === undefined && obs.object === undefined &&
       obs.owners.length === 0 && obs.resourceVersion === undefined && obs.scale === undefined && obs.admissionUID === undefined &&
-      ref.kind !== 'EndpointSlice' && CHILD_KINDS.has(ref.kind) && isSystemActor(obs.actor) &&
+      isControllerChild(ref.kind) && routesFor(ref.kind, ref.apiGroup).observe === undefined && isSystemActor(obs.actor) &&
       // (An admission review waiting under this name could claim the write: see #joinAdmission.)
       (obs.action === 'status' || this.#admissions.size === 0 || !this.#admissions.has(`name:${nameKey(ref.kind, ref.namespace, ref.name)}`)) &&
       !this.#ignoreNs.has(ref.namespace) && !this.#ignoreKinds.has(ref.kind) && this.#index.peekUidByName(ref.kind, ref.namespace, ref.name) === undefined
@@ -398,21 +407,16 @@ export class Correlator {
     const { info } = this.#index.learn(obs, uid)
     const rv = Number(obs.resourceVersion)
     if (Number.isInteger(rv)) info.baselineRV = rv
-    const { kind } = obs.ref
-    if (kind === 'EndpointSlice') {
-      this.#onEndpointSlice({ ...obs, action: 'update' }, uid, undefined)
+    const routes = routesFor(obs.ref.kind, obs.ref.apiGroup)
+    if (routes.observe !== undefined) {
+      // (A first list shows state: what it lists is no create.)
+      routes.observe.observe!(this.#ctx, { ...obs, action: 'update' }, uid, undefined)
       return
     }
-    const obj = obs.object
-    if (obj === undefined || this.#window.peek(uid) !== undefined) return
+    if (obs.object === undefined || this.#window.peek(uid) !== undefined) return
     const root = this.#index.root(uid, obs.ref)
     if (root.uid !== uid) return
-    if (WORKLOAD_KINDS.has(kind) && rolloutStatus(obj, kind).state === 'waiting') {
-      const open = this.#open(obs, root, 'rollout', this.#rev(obs), undefined)
-      this.#progress(open)
-    } else {
-      detectorFor(kind, obs.ref.apiGroup)?.baseline?.(this.#ctx, obs as Observation & { object: K8sObject }, root)
-    }
+    routes.baseline?.baseline!(this.#ctx, obs as Observation & { object: K8sObject }, root)
   }
 
   // ---- admission -------------------------------------------------------
@@ -487,334 +491,60 @@ export class Correlator {
     obs.ref.uid ??= uid.startsWith('pending:') ? undefined : uid
     const { before, info } = this.#index.learn(obs, uid)
     const { kind } = obs.ref
+    const routes = routesFor(kind, obs.ref.apiGroup)
     // The watch says MODIFIED for every write; one that left desired state
     // alone is a status write (or bookkeeping), as audit would have said.
     if (obs.source === 'watch' && obs.action === 'update' && before !== undefined && obs.object !== undefined &&
         JSON.stringify(desiredState(before)) === JSON.stringify(desiredState(obs.object))) obs.action = 'status'
     if (obs.source === 'event') return this.#onEvent(obs)
-    if (kind === 'EndpointSlice') return this.#onEndpointSlice(obs, uid, before)
+    if (routes.observe !== undefined) return routes.observe.observe!(this.#ctx, obs, uid, before)
     const root = this.#index.root(uid, obs.ref)
     if (root.uid !== uid) return this.#onChild(obs, root)
-    if (info.owner === undefined && CHILD_KINDS.has(kind) && isSystemActor(obs.actor)) {
+    if (info.owner === undefined && isControllerChild(kind) && isSystemActor(obs.actor)) {
       // A controller's write to an object whose owner we cannot see (audit at
       // Metadata level carries no body): bookkeeping, never a change.
       return undefined
     }
-    if (root.uid === uid && obs.action !== 'delete') {
-      const parent = this.#referencingChange(obs)
+    if (routes.claim !== undefined && obs.action !== 'delete') {
+      // A root write that belongs to another detector's change (a Certificate's Secret).
+      const parent = routes.claim.claim!(this.#ctx, obs)
       if (parent !== undefined) {
         this.#evidence(parent, obs, true)
         return parent.key
       }
     }
-    return this.#onRoot(obs, root, before)
+    return this.#onRoot(obs, root, before, routes)
   }
 
-  /**
-   * cert-manager writes a Certificate's Secret, usually audited at Metadata
-   * level (no body, so no ownerReference to follow): the open change of the
-   * custom resource that names it (spec.secretName) is where it belongs.
-   */
-  #referencingChange (obs: Observation): Open | undefined {
-    // (kube-system's controllers write token and bootstrap Secrets all day: never an operator's.)
-    if (obs.ref.kind !== 'Secret' || obs.actor?.username.startsWith('system:serviceaccount:') !== true || isSystemActor(obs.actor)) return undefined
-    const ref = `${obs.ref.namespace}/${obs.ref.name}`
-    const key = this.#secretRefs.get(ref)
-    if (key === undefined) return undefined
-    const open = this.#window.peek(key)
-    if (open !== undefined && open.group !== undefined && namesSecret(open.latest, obs.ref.name)) return this.#window.get(key)
-    // The change closed (or moved on to another Secret): forget the stale entry.
-    this.#secretRefs.delete(ref)
-    return undefined
-  }
-
-  #noteSecretRef (open: Open): void {
-    const name = open.group !== undefined ? open.latest?.spec?.secretName : undefined
-    if (typeof name === 'string') this.#secretRefs.set(`${open.root.namespace}/${name}`, open.key)
+  /** What an open change names, indexed by its detector so writes to those objects join it. */
+  #noteRefs (open: Open): void {
+    routesFor(open.root.kind, open.group ?? '').noteRefs?.noteRefs!(this.#ctx, open)
   }
 
   #onChild (obs: Observation, root: RootRef): string | undefined {
     const open = this.#window.get(root.key)
     if (!isSystemActor(obs.actor) && !isOperatorWrite(obs) && obs.action !== 'status' && obs.source !== 'watch') {
       // A person acting on a child (deleting a pod by hand) is a change of its own.
-      return this.#onRoot(obs, { key: obs.ref.uid ?? root.key, uid: obs.ref.uid ?? '', kind: obs.ref.kind, namespace: obs.ref.namespace, name: obs.ref.name }, undefined)
+      return this.#onRoot(obs, { key: obs.ref.uid ?? root.key, uid: obs.ref.uid ?? '', kind: obs.ref.kind, namespace: obs.ref.namespace, name: obs.ref.name }, undefined, routesFor(obs.ref.kind, obs.ref.apiGroup))
     }
     if (open === undefined) return undefined
-    // The deployment controller creating a ReplicaSet proves a new template
-    // when the write that opened the change could not be classified.
-    if (open.tentative === true && obs.ref.kind === 'ReplicaSet' && obs.action === 'create') {
-      open.type = 'rollout'
-      open.tentative = false
-    }
+    routesFor(open.root.kind, open.group ?? '').onChild?.onChild!(this.#ctx, open, obs)
     this.#evidence(open, obs, true)
     return open.key
   }
 
-  #onRoot (obs: Observation, root: RootRef, before: K8sObject | undefined): string | undefined {
-    const { kind } = obs.ref
+  /** A write to a root object: its detectors, in registry order (the generic one last, for every kind). */
+  #onRoot (obs: Observation, root: RootRef, before: K8sObject | undefined, routes: ReturnType<typeof routesFor>): string | undefined {
     const existing = this.#window.get(root.key)
-    if (obs.action !== 'delete') {
-      const routed = this.#toDetector(obs, root, before, existing)
+    if (obs.action === 'delete') {
+      const routed = routes.onDelete.onDelete!(this.#ctx, obs, root, before, existing)
+      return routed === NOT_MINE ? undefined : routed
+    }
+    for (const d of routes.writes) {
+      const routed = d.onWrite!(this.#ctx, obs, root, before, existing)
       if (routed !== NOT_MINE) return routed
     }
-    if (obs.action === 'delete') {
-      if (existing?.type === 'delete') {
-        // The same delete seen by the other source (audit's Status carries no resourceVersion to merge on).
-        this.#evidence(existing, obs, true)
-        return existing.key
-      }
-      if (existing !== undefined) this.#close(existing, undecided(existing.pending) ?? (existing.type === 'update' || existing.type === 'create' ? 'applied' : 'failed'))
-      const open = this.#open(obs, root, 'delete', 'delete', before)
-      // (A custom kind's group keeps a Knative Service's delete from being read as a core Service's.)
-      if (isCustomKind(kind, obs.ref.apiGroup)) open.group = obs.ref.apiGroup
-      if (obs.relist === true) open.relisted = true
-      open.pending = 'applied'
-      this.#settleLater(open)
-      return open.key
-    }
-    if (obs.action === 'create') {
-      if (existing !== undefined) this.#close(existing, existing.pending ?? 'open')
-      if (WORKLOAD_KINDS.has(kind) && (kind !== 'Rollout' || isArgoRollout(kind, obs.ref.apiGroup))) {
-        const open = this.#open(obs, root, 'create', this.#rev(obs), undefined)
-        this.#progress(open)
-        return open.key
-      }
-      // A re-list shows a uid gone and a new one, not when: whether it was "within the quiet period" is unknown.
-      const deleted = kind === 'Service' && obs.ref.apiGroup === '' && obs.relist !== true ? this.#deletedService(obs.ref.namespace, obs.ref.name, root.uid) : undefined
-      const open = this.#open(obs, root, 'create', this.#rev(obs), undefined)
-      if (deleted !== undefined) this.#recreated(open, deleted)
-      open.pending = 'applied'
-      this.#settleLater(open)
-      return open.key
-    }
-    if (obs.action === 'status') return this.#onStatus(obs, root, before, existing)
-    if (WORKLOAD_KINDS.has(kind)) return this.#onWorkloadWrite(obs, root, before, existing)
-    return this.#onGenericWrite(obs, root, before, existing)
-  }
-
-  /** The open delete of a Service of this name (another uid): it is being re-created within the quiet period. */
-  #deletedService (namespace: string, name: string, uid: string): Open | undefined {
-    for (const o of this.#window.values()) {
-      if (o.type === 'delete' && o.relisted !== true && o.root.kind === 'Service' && o.group === undefined && o.root.namespace === namespace && o.root.name === name && o.root.uid !== uid) return o
-    }
     return undefined
-  }
-
-  /**
-   * Every client holding the old address must be told: one change, the
-   * re-created Service, with what moved; its delete is folded in, not sent.
-   */
-  #recreated (open: Open, deleted: Open): void {
-    this.#window.delete(deleted.key)
-    open.replaces = deleted.root.uid
-    const old = deleted.before ?? deleted.latest
-    if (old !== undefined) open.before = old
-    if (open.actor === null && deleted.actor !== null) open.actor = deleted.actor
-    for (const [src, n] of Object.entries(deleted.counts)) open.counts[src as Source] = (open.counts[src as Source] ?? 0) + n
-    open.auditIDs.unshift(...deleted.auditIDs.filter(id => !open.auditIDs.includes(id)))
-    open.timeline.unshift(...deleted.timeline.slice(0, Math.max(0, this.#opts.maxTimeline - open.timeline.length)))
-    open.startedAt = Math.min(open.startedAt, deleted.startedAt)
-    for (const [svc, f] of Object.entries(deleted.folds)) open.folds[svc] ??= f
-  }
-
-  #onStatus (obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined): string | undefined {
-    const { kind } = obs.ref
-    if (kind === 'Service' && obs.object !== undefined && before !== undefined &&
-        JSON.stringify(lbIngress(before)) !== JSON.stringify(lbIngress(obs.object))) {
-      // A load-balancer IP moving is the "Service IP changed" case: a change even though it is status.
-      return this.#onGenericWrite(obs, root, before, existing)
-    }
-    if (existing === undefined) return undefined
-    this.#evidence(existing, obs, true)
-    const detector = this.#detectorOf(existing)
-    if (detector?.progress !== undefined) detector.progress(this.#ctx, existing)
-    else if (WORKLOAD_KINDS.has(kind)) this.#progress(existing)
-    return existing.key
-  }
-
-  #onWorkloadWrite (obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined): string | undefined {
-    const kind = obs.ref.kind
-    const cls = obs.scale !== undefined ? 'scale' : classifyWorkloadWrite(before, obs.object, obs.request, kind)
-    if (cls === 'none') {
-      if (existing === undefined) return undefined
-      this.#evidence(existing, obs, true)
-      this.#progress(existing)
-      return existing.key
-    }
-    if (cls === 'rollout' || cls === 'restart') {
-      if (existing !== undefined && WORKLOAD_CHANGE.has(existing.type) && existing.pending === null && existing.type !== 'scale') {
-        // A newer template before the older finished: one report, for the newer.
-        const open = this.#open(obs, root, cls, this.#rev(obs), existing.before ?? before, existing)
-        this.#progress(open)
-        return open.key
-      }
-      if (existing !== undefined && existing.type === 'scale' && existing.pending === null) {
-        existing.type = cls
-        existing.idRev = this.#rev(obs)
-        if (obs.actor !== undefined && !isSystemActor(obs.actor)) existing.actor = obs.actor
-        this.#evidence(existing, obs, true)
-        this.#progress(existing)
-        return existing.key
-      }
-      if (existing !== undefined) this.#close(existing, existing.pending ?? 'applied')
-      const open = this.#open(obs, root, cls, this.#rev(obs), before)
-      this.#progress(open)
-      return open.key
-    }
-    if (cls === 'scale') {
-      const to = obs.scale?.replicas ?? obs.object?.spec?.replicas
-      if (existing !== undefined && WORKLOAD_CHANGE.has(existing.type) && existing.pending === null) {
-        existing.replicasTo = to
-        this.#evidence(existing, obs, true)
-        this.#progress(existing)
-        return existing.key
-      }
-      if (existing !== undefined) this.#close(existing, existing.pending ?? 'applied')
-      const open = this.#open(obs, root, 'scale', this.#rev(obs), before)
-      open.replicasFrom = before?.spec?.replicas
-      open.replicasTo = to
-      this.#progress(open)
-      return open.key
-    }
-    // 'update' or 'unknown'
-    if (existing !== undefined) {
-      this.#evidence(existing, obs, true)
-      if (existing.type === 'update') this.#settleLater(existing)
-      else this.#progress(existing)
-      return existing.key
-    }
-    const open = this.#open(obs, root, 'update', this.#rev(obs), before)
-    if (cls === 'unknown') {
-      open.tentative = true
-      open.firstSight = true
-    }
-    open.pending = 'applied'
-    this.#settleLater(open)
-    return open.key
-  }
-
-  #onGenericWrite (obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined): string | undefined {
-    if (existing !== undefined) {
-      this.#evidence(existing, obs, true)
-      if (existing.pending !== null) this.#settleLater(existing)
-      return existing.key
-    }
-    if (before !== undefined && obs.object !== undefined && this.#diff(obs.ref.kind, before, obs.object).length === 0) {
-      // A write that changed nothing a person declared (bookkeeping, a no-op apply).
-      return undefined
-    }
-    const open = this.#open(obs, root, 'update', this.#rev(obs), before)
-    open.firstSight = before === undefined
-    open.pending = 'applied'
-    this.#settleLater(open)
-    return open.key
-  }
-
-  // ---- endpoints and events ---------------------------------------------
-
-  #onEndpointSlice (obs: Observation, sliceKey: string, before: K8sObject | undefined): string | undefined {
-    const svcName = obs.object?.metadata?.labels?.[SERVICE_NAME_LABEL] ?? before?.metadata?.labels?.[SERVICE_NAME_LABEL] ?? this.#index.get(sliceKey)?.labels?.[SERVICE_NAME_LABEL]
-    if (svcName === undefined) return undefined
-    const ns = obs.ref.namespace
-    const svcUid = this.#index.uidByName('Service', ns, svcName)
-    const svcKey = svcUid ?? `Service/${ns}/${svcName}`
-    const known = this.#slices.has(sliceKey)
-    const oldUnion = this.#union(svcKey)
-    if (obs.action === 'delete') {
-      this.#slices.delete(sliceKey)
-      this.#serviceSlices.get(svcKey)?.delete(sliceKey)
-    } else {
-      if (obs.object === undefined) return undefined
-      this.#slices.set(sliceKey, readyAddresses(obs.object))
-      let set = this.#serviceSlices.get(svcKey)
-      if (set === undefined) this.#serviceSlices.set(svcKey, set = new Set())
-      set.add(sliceKey)
-    }
-    // The first sight of a slice that already existed is the baseline, not a change.
-    if (!known && obs.action !== 'create' && obs.action !== 'delete') return undefined
-    const newUnion = this.#union(svcKey)
-    const added = [...newUnion.keys()].filter(a => !oldUnion.has(a))
-    const removed = [...oldUnion.keys()].filter(a => !newUnion.has(a))
-    const svcRoot: RootRef = { key: svcKey, uid: svcUid ?? '', kind: 'Service', namespace: ns, name: svcName }
-    const explaining = this.#explainEndpoints(svcRoot, [...added.map(a => newUnion.get(a)), ...removed.map(a => oldUnion.get(a))])
-    if (explaining !== undefined) {
-      this.#evidence(explaining, obs, true)
-      if (added.length + removed.length > 0) this.#fold(explaining, `${ns}/${svcName}`, oldUnion, newUnion)
-      return explaining.key
-    }
-    if (added.length + removed.length === 0) return undefined
-    const epKey = `${svcKey}#endpoints`
-    let open = this.#window.get(epKey)
-    if (open === undefined) {
-      open = this.#open({ ...obs, actor: undefined }, { ...svcRoot, key: epKey }, 'endpoints', this.#rev(obs), undefined)
-      open.pending = 'applied'
-    } else {
-      this.#evidence(open, obs, true)
-    }
-    this.#fold(open, `${ns}/${svcName}`, oldUnion, newUnion)
-    this.#settleLater(open)
-    return open.key
-  }
-
-  #union (svcKey: string): Map<string, string | undefined> {
-    const out = new Map<string, string | undefined>()
-    for (const s of this.#serviceSlices.get(svcKey) ?? []) for (const [a, p] of this.#slices.get(s) ?? []) out.set(a, p)
-    return out
-  }
-
-  /** An open change of the Service itself or of a workload that backs it explains endpoint moves. */
-  #explainEndpoints (svc: RootRef, pods: Array<string | undefined>): Open | undefined {
-    for (const pod of pods) {
-      if (pod === undefined || pod.startsWith('name:')) continue
-      const info = this.#index.get(pod)
-      if (info === undefined) continue
-      const root = this.#index.root(pod, info)
-      const open = this.#window.get(root.key)
-      if (open !== undefined && WORKLOAD_CHANGE.has(open.type)) return open
-    }
-    // A Service created or edited moments ago explains its endpoints only when no workload does.
-    const own = (): Open | undefined => {
-      const o = this.#window.get(svc.key)
-      return o !== undefined && (o.type === 'create' || o.type === 'update' || o.type === 'delete') ? o : undefined
-    }
-    const svcObj = this.#index.get(svc.uid)?.snapshot
-    const selector = svcObj?.spec?.selector as Record<string, string> | undefined
-    if (selector === undefined) return own()
-    for (const open of this.#window.values()) {
-      if (!WORKLOAD_CHANGE.has(open.type) || open.root.namespace !== svc.namespace) continue
-      const labels = (open.latest ?? this.#index.get(open.root.uid)?.snapshot)?.spec?.template?.metadata?.labels
-      if (selectorMatches(selector, labels)) return open
-    }
-    return own()
-  }
-
-  /**
-   * Endpoint moves can arrive before the workload change that explains them
-   * (informers resume in any order): an open endpoints change of a Service
-   * this workload backs folds into it, keeping its baseline.
-   */
-  #adoptEndpoints (open: Open, obj: K8sObject | undefined): void {
-    const labels = (obj ?? this.#index.get(open.root.uid)?.snapshot)?.spec?.template?.metadata?.labels
-    if (labels === undefined) return
-    for (const ep of this.#window.values()) {
-      if (ep.type !== 'endpoints' || ep.root.namespace !== open.root.namespace) continue
-      const selector = this.#index.get(ep.root.uid)?.snapshot?.spec?.selector as Record<string, string> | undefined
-      if (!selectorMatches(selector, labels)) continue
-      this.#window.delete(ep.key)
-      for (const [svc, f] of Object.entries(ep.folds)) {
-        const mine = open.folds[svc]
-        if (mine === undefined) open.folds[svc] = f
-        else mine.baseline = f.baseline
-      }
-      for (const [src, n] of Object.entries(ep.counts)) open.counts[src as Source] = (open.counts[src as Source] ?? 0) + n
-      open.timeline.push(...ep.timeline.slice(0, Math.max(0, this.#opts.maxTimeline - open.timeline.length)))
-    }
-  }
-
-  #fold (open: Open, service: string, oldUnion: Map<string, unknown>, newUnion: Map<string, unknown>): void {
-    let f = open.folds[service]
-    if (f === undefined) open.folds[service] = f = { service, baseline: [...oldUnion.keys()], current: [] }
-    f.current = [...newUnion.keys()]
   }
 
   #onEvent (obs: Observation): string | undefined {
@@ -839,11 +569,12 @@ export class Correlator {
   // ---- state machine -----------------------------------------------------
 
   #rev (obs: Observation): string {
-    if (obs.generation !== undefined && (obs.ref.kind !== 'Service' || obs.ref.apiGroup !== '')) return `g${obs.generation}`
+    if (obs.generation !== undefined) return `g${obs.generation}`
     return obs.resourceVersion ?? obs.auditID ?? String(obs.at)
   }
 
-  #open (obs: Observation, root: RootRef, type: ChangeType, idRev: string, before: K8sObject | undefined, superseding?: Open): Open {
+  /** A new open change in the window, before its first evidence. */
+  #begin (obs: Observation, root: RootRef, type: ChangeType, idRev: string, before: K8sObject | undefined): Open {
     const open: Open = {
       key: root.key,
       type,
@@ -864,23 +595,8 @@ export class Correlator {
       events: {}
     }
     if (before !== undefined) open.before = before
-    if (superseding !== undefined) {
-      // The superseded rollout is named in the newer one's report, never sent alone.
-      open.superseded.push(...superseding.superseded, {
-        revision: revisionOf(superseding.latest) ?? undefined,
-        images: imageChanges(superseding.before, superseding.latest),
-        actor: superseding.actor?.username ?? null
-      })
-      for (const [s, n] of Object.entries(superseding.counts)) open.counts[s as Source] = n
-      open.auditIDs.push(...superseding.auditIDs)
-      open.timeline.push(...superseding.timeline)
-      open.folds = superseding.folds
-      this.#window.delete(superseding.key)
-    }
     this.#window.set(root.key, open)
     this.#opts.hooks?.opened?.(type)
-    if (WORKLOAD_CHANGE.has(type) && WORKLOAD_KINDS.has(root.kind)) this.#adoptEndpoints(open, obs.object)
-    this.#evidence(open, obs, false)
     return open
   }
 
@@ -919,55 +635,6 @@ export class Correlator {
     if (at < this.#nextSettle) this.#nextSettle = at
   }
 
-  #progress (open: Open): void {
-    if (open.type === 'update' || open.type === 'delete') return
-    const obj = open.latest
-    if (obj === undefined) return
-    const kind = open.root.kind
-    let st: RolloutStatus
-    if (open.type === 'scale') st = scaleStatus(obj, kind)
-    else if (kind === 'Rollout') st = this.#argoRollout(obj)
-    else st = rolloutStatus(obj, kind)
-    if (st.state === 'failed') {
-      open.doneAt ??= open.lastAt
-      open.pending = 'failed'
-      open.reason = st.reason
-      open.message = st.message
-      this.#settleLater(open)
-    } else if (st.state === 'done' && open.pending === null) {
-      open.doneAt = open.lastAt
-      open.pending = 'succeeded'
-      this.#settleLater(open)
-    }
-  }
-
-  /** An Argo Rollout by its built-in rule, or the config's `kinds:` entry for rollouts.argoproj.io over it. */
-  #argoRollout (obj: K8sObject): RolloutStatus {
-    const r = statusRuleFor('Rollout', 'argoproj.io', this.#opts.kinds !== undefined ? { kinds: this.#opts.kinds } : {}, 'rollouts').evaluate({ object: obj })
-    if (r.state === 'succeeded') return { state: 'done' }
-    if (r.state === 'failed') return { state: 'failed', reason: r.reason ?? 'Degraded', message: r.message ?? '' }
-    return { state: 'waiting' }
-  }
-
-  /** The detector that owns the root of this change. */
-  #detectorOf (open: Open): Detector | undefined {
-    return detectorFor(open.root.kind, open.group ?? '')
-  }
-
-  #toDetector (obs: Observation, root: RootRef, before: K8sObject | undefined, existing: Open | undefined): string | undefined | typeof NOT_MINE {
-    const detector = detectorFor(obs.ref.kind, obs.ref.apiGroup)
-    return detector?.onWrite !== undefined ? detector.onWrite(this.#ctx, obs, root, before, existing) : NOT_MINE
-  }
-
-  #diff (kind: string, before: K8sObject | undefined, after: K8sObject | undefined, group = ''): ReturnType<typeof diffObjects> {
-    if (kind === 'Service' && group === '') {
-      const d = serviceDiff(before, after)
-      const rest = diffObjects(before, after, kind).filter(x => !x.path.startsWith('spec.'))
-      return [...d, ...rest]
-    }
-    return diffObjects(before, after, kind)
-  }
-
   #close (open: Open, outcome: Outcome): void {
     this.#window.delete(open.key)
     this.#emit(open, outcome)
@@ -976,53 +643,15 @@ export class Correlator {
   #emit (open: Open, outcome: Outcome): void {
     const details: ChangeDetails = {}
     const kind = open.root.kind
-    const latest = open.latest
-    if (open.type === 'update') {
-      if (!(open.firstSight ?? false) || open.before !== undefined) {
-        const diff = this.#diff(kind, open.before, latest, open.group)
-        if (diff.length === 0 && open.before !== undefined && latest !== undefined) {
-          // Changed and changed back within the quiet period: nothing to report.
-          this.#opts.hooks?.netZero?.()
-          return
-        }
-        details.diff = diff
-      }
-      if (isSensitiveKind(kind) && open.before !== undefined && latest !== undefined) details.keys = keyChanges(open.before, latest)
-    }
-    if (open.type === 'create' && isSensitiveKind(kind) && latest !== undefined) details.keys = keyChanges(undefined, latest)
-    if (kind === 'Service' && open.group === undefined && open.type !== 'endpoints') {
-      const profile = serviceProfile(open.type === 'delete' ? open.before ?? latest : latest ?? open.before)
-      if (profile !== undefined) details.service = profile
-      if (open.replaces !== undefined) {
-        details.recreated = { uid: open.replaces, moves: serviceMoves(serviceProfile(open.before), profile) }
-        details.diff = this.#diff(kind, open.before, latest)
-      }
-    }
-    if (WORKLOAD_KINDS.has(kind) && open.type !== 'delete' && open.type !== 'update') {
-      const rev = revisionOf(latest)
-      if (rev !== undefined && (kind === 'Deployment' || kind === 'Rollout')) details.revision = rev
-      // A rollout picked up at start-up has no earlier template to compare with: no image claim.
-      const images = open.type === 'create' || open.before !== undefined ? imageChanges(open.type === 'create' ? undefined : open.before, latest) : []
-      if (images.length > 0 && open.type !== 'scale') details.images = images
-      details.replicas = replicaCounts(latest, kind)
-      if (open.replicasFrom !== undefined) details.replicas.from = open.replicasFrom
-      if (open.replicasTo !== undefined) details.replicas.to = open.replicasTo
-    }
-    if (open.superseded.length > 0) details.superseded = open.superseded
-    const endpoints = Object.values(open.folds).map(f => {
-      const baseline = new Set(f.baseline)
-      const current = new Set(f.current)
-      return {
-        service: f.service,
-        added: [...current].filter(a => !baseline.has(a)).sort(),
-        removed: [...baseline].filter(a => !current.has(a)).sort()
-      }
-    }).filter(e => e.added.length + e.removed.length > 0)
-    if (endpoints.length > 0) details.endpoints = endpoints
-    if (open.type === 'endpoints' && endpoints.length === 0) {
+    const routes = routesFor(kind, open.group ?? '')
+    if (routes.details !== undefined && !routes.details.details!(this.#ctx, open, details)) {
+      // Changed and changed back within the quiet period, endpoints that moved back: nothing to report.
       this.#opts.hooks?.netZero?.()
       return
     }
+    if (open.superseded.length > 0) details.superseded = open.superseded
+    const endpoints = endpointMoves(open)
+    if (endpoints.length > 0) details.endpoints = endpoints
     if (Object.keys(open.events).length > 0) details.events = Object.values(open.events).sort((a, b) => b.count - a.count).slice(0, 10)
     let reason = open.reason
     let message = open.message
@@ -1039,7 +668,7 @@ export class Correlator {
     let startedAt = open.startedAt
     let endedAt = open.doneAt ?? open.lastAt
     // The object's own clock, when its detector knows one (a Job's status.startTime to its completion).
-    const span = this.#detectorOf(open)?.span?.(open)
+    const span = routes.span?.span!(open)
     if (span !== undefined) ({ startedAt, endedAt } = span)
     if (outcome === 'timed-out' || outcome === 'open') endedAt = Math.max(open.lastAt, this.#now)
     // A custom resource's deadline is when it timed out, however late the clock noticed.

@@ -23,6 +23,9 @@ export interface RootRef { key: string, uid: string, kind: string, namespace: st
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name'
 const OWNED_KINDS = new Set(['Pod', 'ReplicaSet', 'EndpointSlice', 'ControllerRevision'])
+/** Kinds controllers create for their owners: a system write to one whose owner is unknown is bookkeeping. */
+const CONTROLLER_CHILDREN = new Set([...OWNED_KINDS, 'Endpoints'])
+export function isControllerChild (kind: string): boolean { return CONTROLLER_CHILDREN.has(kind) }
 
 export function nameKey (kind: string, namespace: string, name: string): string {
   return `${kind}/${namespace}/${name}`

@@ -1,4 +1,4 @@
-import type { ImageChange, K8sObject } from '../model.js'
+import type { ChangeType, ImageChange, K8sObject } from '../model.js'
 import { diffObjects } from './diff.js'
 import { rolloutStatus as argoRolloutStatus, ROLLOUT_REVISION } from './status/argo-rollouts.js'
 
@@ -11,6 +11,8 @@ export type WorkloadWrite = 'rollout' | 'restart' | 'scale' | 'update' | 'none' 
 
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt'
 export const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'])
+/** The change types a workload's own detector opens (and that explain its pods' endpoint moves). */
+export const WORKLOAD_CHANGE = new Set<ChangeType>(['create', 'rollout', 'restart', 'scale'])
 
 function isPlain (v: unknown): v is Record<string, any> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)

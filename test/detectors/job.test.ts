@@ -20,8 +20,9 @@ const world = detectorWorld
 
 t.test('the registry routes Jobs to the job detector, and only Jobs', async t => {
   t.equal(detectorFor('Job', 'batch'), jobDetector)
-  t.equal(detectorFor('Deployment', 'apps'), undefined, 'workloads are not behind the interface yet')
-  t.same(DETECTORS.map(d => d.name), ['custom-resource', 'job'])
+  t.not(detectorFor('Deployment', 'apps'), jobDetector)
+  t.equal(detectorFor('Job', 'example.com')?.name, 'custom-resource', 'a kind named Job from a custom group is a custom resource')
+  t.same(DETECTORS.map(d => d.name), ['custom-resource', 'job', 'workload', 'service', 'endpoints', 'generic'], 'every family, the generic one last')
 })
 
 t.test('a create opens a job change, still running until a condition says otherwise', async t => {
