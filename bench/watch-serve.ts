@@ -4,6 +4,10 @@
 //
 //   node --import tsx bench/watch-serve.ts [objects=100000] [--rate 500] [--seconds 120]
 //     [--node-flags "--max-old-space-size=…"] [--dist DIR (another build, for a before/after)]
+//     [--sync-only (stop the server with SIGTERM after its first sync: with
+//      --node-flags "--cpu-prof --cpu-prof-dir=DIR" that writes the sync's profile)]
+//     [--heap-snapshot (after the first sync, a heap snapshot of the server in the
+//      current directory, then as --sync-only)]
 //
 // Prints: first sync time (spawn → /readyz 200, i.e. every informer listed),
 // the server's RSS sampled from /proc/PID/status every 250 ms (VmHWM for the
@@ -13,7 +17,7 @@
 // events written). Every wait has a deadline; both children are killed by pid.
 
 import { fork, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,7 +33,7 @@ async function apiserverChild (objects: number): Promise<void> {
   const { FakeApiServer } = await import('../test/helpers/fake-apiserver.js')
   const { preloadMixed } = await import('./cluster-mix.js')
   const t0 = Date.now()
-  const api = await FakeApiServer.create({ historyLimit: 400_000, bookmarkIntervalMs: 10_000 })
+  const api = await FakeApiServer.create({ historyLimit: 400_000, bookmarkIntervalMs: 10_000, flushPerTick: true })
   const cluster = preloadMixed(api, objects)
   const send = (m: FromChild): void => { process.send?.(m) }
   send({ type: 'ready', url: api.url, mix: cluster.mix, ms: Date.now() - t0 })
@@ -119,6 +123,8 @@ async function main (): Promise<void> {
     }))
     for (const variant of variants) {
     const nodeFlags = variant.split(' ').filter(s => s !== '')
+    const heapSnapshot = args.includes('--heap-snapshot')
+    if (heapSnapshot) nodeFlags.push('--heapsnapshot-signal=SIGUSR2')
     console.log(`--- node ${nodeFlags.join(' ')} ${join(dist, 'cli.js')} serve${process.env.MALLOC_ARENA_MAX !== undefined ? ` (MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX})` : ''}`)
     msgs.splice(0, msgs.length, ...msgs.filter(m => m.type !== 'streamed'))
     const port = 20000 + Math.floor(Math.random() * 20000)
@@ -139,6 +145,29 @@ async function main (): Promise<void> {
     const afterSync = status(pid)
     const syncCpu = cpuSeconds(pid)
     console.log(`first sync: ${(syncMs / 1000).toFixed(1)} s wall, ${syncCpu.toFixed(1)} s of kubechanges CPU (start-up included; the rest is waiting for the apiserver child and the other load); RSS after sync ${afterSync.rss.toFixed(0)} MB, peak so far (VmHWM) ${afterSync.hwm.toFixed(0)} MB`)
+    if (heapSnapshot) {
+      const before = new Set(readdirSync('.'))
+      process.kill(pid, 'SIGUSR2')
+      let file = ''
+      let size = -1
+      let still = 0
+      // Done once its size has not moved for 3 s.
+      await until('the heap snapshot', 300_000, () => {
+        file = readdirSync('.').find(f => f.endsWith('.heapsnapshot') && !before.has(f)) ?? ''
+        if (file === '') return false
+        const now = statSync(file).size
+        still = now === size && now > 0 ? still + 1 : 0
+        size = now
+        return still >= 30
+      })
+      console.log(`heap snapshot: ${file} (${(size / 1e6).toFixed(0)} MB)`)
+    }
+    if (args.includes('--sync-only') || heapSnapshot) {
+      process.kill(pid, 'SIGTERM')
+      await new Promise(resolve => { if (srv.exitCode !== null || srv.signalCode !== null) resolve(null); else srv.once('exit', resolve) })
+      console.log(JSON.stringify({ objects: listed, flags: variant, syncMs, syncCpuS: syncCpu, rssAfterSyncMB: Math.round(afterSync.rss), peakMB: Math.round(afterSync.hwm), load: loadavg() }))
+      continue
+    }
     const baseline = await metric(port, 'kubechanges_informer_events_total')
     const streamT0 = Date.now() - t0
     api.send({ type: 'stream', rate, seconds } satisfies ToChild)
