@@ -16,7 +16,9 @@ const DROPPED_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration',
  */
 export class Interner {
   readonly #pool = new Map<string, string>()
-  constructor (private readonly max = 100_000, private readonly maxLength = 64) {}
+  /** Small frozen subtrees of specs and statuses, by hash (see shareDeep). */
+  readonly subtrees = new Map<number, object>()
+  constructor (private readonly max = 100_000, private readonly maxLength = 64, readonly maxSubtrees = 50_000) {}
 
   get size (): number { return this.#pool.size }
 
@@ -114,10 +116,113 @@ export function internDeep (v: unknown, pool: Interner, depth = 0): unknown {
   return o
 }
 
+// Subtree sharing. The object index keeps the spec and status of every root
+// object; across a cluster most of their small parts are equal (probes,
+// resources, ports, strategies, env entries, conditions, `{}`): one frozen
+// copy of each serves them all. Nothing downstream writes into a kept object
+// (frozen, a write would throw instead of corrupting its twins).
+
+/** Subtrees with more nodes than this are not looked up (their parts still are). */
+const MAX_SHARED_NODES = 48
+
+/** Set by shareDeep for the value it returned: its hash, node count, and whether it may be shared. */
+let lastHash = 0
+let lastNodes = 0
+let lastShareable = true
+
+function mix (h: number, x: number): number {
+  return Math.imul(h ^ x, 0x01000193) >>> 0
+}
+
+function stringHash (s: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+/** Equal JSON values; shared parts are identical, so most comparisons end at `===`. */
+function sameJson (a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false
+    return true
+  }
+  if (Array.isArray(b)) return false
+  const ka = Object.keys(a)
+  const kb = Object.keys(b)
+  if (ka.length !== kb.length) return false
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] !== kb[i] || !sameJson((a as Record<string, unknown>)[ka[i]], (b as Record<string, unknown>)[kb[i]])) return false
+  }
+  return true
+}
+
+/**
+ * internDeep, and small subtrees replaced by an equal one met before (bottom
+ * up, so a shared parent is made of shared children). In place, as internDeep.
+ */
+export function shareDeep (v: unknown, pool: Interner, depth = 0): unknown {
+  if (typeof v === 'string') {
+    const s = pool.intern(v)
+    lastHash = stringHash(s)
+    lastNodes = 1
+    lastShareable = true
+    return s
+  }
+  if (v === null || typeof v !== 'object') {
+    lastHash = typeof v === 'number' ? mix(0x9e3779b9, stringHash(String(v))) : v === true ? 1 : v === false ? 2 : 3
+    lastNodes = 1
+    lastShareable = typeof v === 'number' || typeof v === 'boolean' || v === null
+    return v
+  }
+  if (depth > 32) { lastShareable = false; return v }
+  let h: number
+  let nodes = 1
+  let shareable = true
+  if (Array.isArray(v)) {
+    h = 0x5bd1e995
+    for (let i = 0; i < v.length; i++) {
+      v[i] = shareDeep(v[i], pool, depth + 1)
+      h = mix(h, lastHash)
+      nodes += lastNodes
+      shareable &&= lastShareable
+    }
+  } else {
+    h = 0x27d4eb2f
+    const o = v as Record<string, unknown>
+    for (const k of Object.keys(o)) {
+      // Unique by nature: pooling them would only fill the pool.
+      const unique = k === 'uid' || k === 'resourceVersion'
+      if (unique) { shareable = false; continue }
+      o[k] = shareDeep(o[k], pool, depth + 1)
+      h = mix(mix(h, stringHash(k)), lastHash)
+      nodes += lastNodes
+      shareable &&= lastShareable
+    }
+  }
+  lastHash = h
+  lastNodes = nodes
+  lastShareable = shareable && nodes <= MAX_SHARED_NODES
+  if (!lastShareable) return v
+  const seen = pool.subtrees.get(h)
+  if (seen !== undefined && sameJson(seen, v)) return seen
+  if (seen === undefined && pool.subtrees.size < pool.maxSubtrees) pool.subtrees.set(h, deepFreeze(v))
+  return v
+}
+
+function deepFreeze (v: object): object {
+  if (Object.isFrozen(v)) return v
+  Object.freeze(v)
+  for (const x of Object.values(v)) if (x !== null && typeof x === 'object') deepFreeze(x)
+  return v
+}
+
 /** Everything but the metadata bookkeeping: the state a detector diffs. Slims `o` in place. */
 export function slimObject (o: K8sObject, pool: Interner): K8sObject {
   for (const k of Object.keys(o)) {
-    o[k] = k === 'metadata' ? slimMeta(o.metadata, pool) : internDeep(o[k], pool)
+    o[k] = k === 'metadata' ? slimMeta(o.metadata, pool) : shareDeep(o[k], pool)
   }
   return o
 }
