@@ -101,7 +101,8 @@ async function main (): Promise<void> {
   const objects = Number(args.find(a => /^\d+$/.test(a)) ?? 100_000)
   const rate = Number(opt('--rate', '500'))
   const seconds = Number(opt('--seconds', '120'))
-  // Each --node-flags is one run of the server, against the same cluster (preloading it is the slow part).
+  // Each --node-flags is one run of the server, against the same cluster (preloading it is the slow part),
+  // each with a store of its own (a second run on the first one's store would be a restart, not a first sync).
   const variants = args.flatMap((a, i) => a === '--node-flags' ? [args[i + 1]] : [])
   if (variants.length === 0) variants.push('')
   const dist = opt('--dist', join(ROOT, 'dist'))
@@ -121,7 +122,7 @@ async function main (): Promise<void> {
       apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
       clusters: [{ name: 'fake', cluster: { server: ready.url, 'insecure-skip-tls-verify': true } }], users: [{ name: 'u', user: {} }], contexts: [{ name: 'c', context: { cluster: 'fake', user: 'u' } }]
     }))
-    for (const variant of variants) {
+    for (const [run, variant] of variants.entries()) {
     const nodeFlags = variant.split(' ').filter(s => s !== '')
     const heapSnapshot = args.includes('--heap-snapshot')
     if (heapSnapshot) nodeFlags.push('--heapsnapshot-signal=SIGUSR2')
@@ -130,7 +131,7 @@ async function main (): Promise<void> {
     const port = 20000 + Math.floor(Math.random() * 20000)
     const t0 = Date.now()
     const srv = spawn(process.execPath, [...nodeFlags, join(dist, 'cli.js'), 'serve'], {
-      env: { PATH: process.env.PATH, HOME: dir, KUBECONFIG: join(dir, 'kubeconfig'), KUBECHANGES_PORT: String(port), KUBECHANGES_STORE: join(dir, 'changes.db'), KUBECHANGES_LOG_LEVEL: 'warn', ...(process.env.MALLOC_ARENA_MAX !== undefined ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}) },
+      env: { PATH: process.env.PATH, HOME: dir, KUBECONFIG: join(dir, 'kubeconfig'), KUBECHANGES_PORT: String(port), KUBECHANGES_STORE: join(dir, `changes-${run}.db`), KUBECHANGES_LOG_LEVEL: 'warn', ...(process.env.MALLOC_ARENA_MAX !== undefined ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}) },
       stdio: ['ignore', 'ignore', 'inherit']
     })
     children.push(srv)
