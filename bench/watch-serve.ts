@@ -172,7 +172,10 @@ async function main (): Promise<void> {
     const baseline = await metric(port, 'kubechanges_informer_events_total')
     const streamT0 = Date.now() - t0
     api.send({ type: 'stream', rate, seconds } satisfies ToChild)
-    await until('the writes', (seconds * 4 + 120) * 1000, () => msgs.some(m => m.type === 'streamed'))
+    const alive = (): void => {
+      if (srv.exitCode !== null || srv.signalCode !== null) throw new Error(`the server exited (${srv.exitCode ?? srv.signalCode ?? ''}) under watch traffic after ${((Date.now() - t0) / 1000).toFixed(1)} s, peak RSS ${samples.reduce((m, x) => Math.max(m, x[1]), 0).toFixed(0)} MB`)
+    }
+    await until('the writes', (seconds * 4 + 120) * 1000, () => { alive(); return msgs.some(m => m.type === 'streamed') })
     const streamed = msgs.find(m => m.type === 'streamed') as Extract<FromChild, { type: 'streamed' }>
     const written = Object.values(streamed.written).reduce((a, b) => a + b, 0)
     let consumed = 0

@@ -16,9 +16,16 @@ const DROPPED_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration',
  */
 export class Interner {
   readonly #pool = new Map<string, string>()
-  /** Small frozen subtrees of specs and statuses, by hash (see shareDeep). */
-  readonly subtrees = new Map<number, object>()
-  constructor (private readonly max = 100_000, private readonly maxLength = 64, readonly maxSubtrees = 50_000) {}
+  /**
+   * Small frozen subtrees of specs and statuses (see shareDeep), one per slot
+   * of hash % length: a fixed-size table, so unique parts (a condition with
+   * a fresh timestamp) overwrite each other instead of growing it, and the
+   * parts many objects have come back to their slot.
+   */
+  readonly subtrees: Array<object | undefined>
+  constructor (private readonly max = 100_000, private readonly maxLength = 64, subtreeSlots = 1 << 16) {
+    this.subtrees = new Array<object | undefined>(subtreeSlots).fill(undefined)
+  }
 
   get size (): number { return this.#pool.size }
 
@@ -206,9 +213,12 @@ export function shareDeep (v: unknown, pool: Interner, depth = 0): unknown {
   lastNodes = nodes
   lastShareable = shareable && nodes <= MAX_SHARED_NODES
   if (!lastShareable) return v
-  const seen = pool.subtrees.get(h)
+  const slots = pool.subtrees
+  if (slots.length === 0) return v
+  const slot = h % slots.length
+  const seen = slots[slot]
   if (seen !== undefined && sameJson(seen, v)) return seen
-  if (seen === undefined && pool.subtrees.size < pool.maxSubtrees) pool.subtrees.set(h, deepFreeze(v))
+  slots[slot] = deepFreeze(v)
   return v
 }
 
