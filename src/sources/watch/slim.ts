@@ -101,28 +101,6 @@ function involved (r: any, pool: Interner): unknown {
   return { kind: pool.intern(r.kind), namespace: pool.intern(r.namespace), name: r.name, uid: r.uid, ...(r.apiVersion !== undefined ? { apiVersion: pool.intern(r.apiVersion) } : {}), ...(r.fieldPath !== undefined ? { fieldPath: r.fieldPath } : {}) }
 }
 
-/**
- * Swaps `v`'s short strings for the pool's, IN PLACE (the object was just
- * parsed and is ours: copying it would double what a sync allocates): the
- * specs and statuses of a cluster's workloads repeat the same values (pull
- * policies, probe paths, condition types, reasons and messages, timestamps)
- * thousands of times, and the object index keeps one per workload.
- */
-export function internDeep (v: unknown, pool: Interner, depth = 0): unknown {
-  if (typeof v === 'string') return pool.intern(v)
-  if (v === null || typeof v !== 'object' || depth > 32) return v
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = internDeep(v[i], pool, depth + 1)
-    return v
-  }
-  const o = v as Record<string, unknown>
-  for (const k of Object.keys(o)) {
-    // Unique by nature: pooling them would only fill the pool.
-    if (k !== 'uid' && k !== 'resourceVersion') o[k] = internDeep(o[k], pool, depth + 1)
-  }
-  return o
-}
-
 // Subtree sharing. The object index keeps the spec and status of every root
 // object; across a cluster most of their small parts are equal (probes,
 // resources, ports, strategies, env entries, conditions, `{}`): one frozen
@@ -167,8 +145,13 @@ function sameJson (a: unknown, b: unknown): boolean {
 }
 
 /**
- * internDeep, and small subtrees replaced by an equal one met before (bottom
- * up, so a shared parent is made of shared children). In place, as internDeep.
+ * Swaps `v`'s short strings for the pool's and its small subtrees for an
+ * equal one met before (bottom up, so a shared parent is made of shared
+ * children), IN PLACE: the object was just parsed and is ours, and copying
+ * it would double what a sync allocates. The specs and statuses of a
+ * cluster's workloads repeat the same values (pull policies, probe paths,
+ * condition types, reasons and messages, timestamps) thousands of times, and
+ * the object index keeps one per workload.
  */
 export function shareDeep (v: unknown, pool: Interner, depth = 0): unknown {
   if (typeof v === 'string') {
