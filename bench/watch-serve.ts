@@ -4,6 +4,10 @@
 //
 //   node --import tsx bench/watch-serve.ts [objects=100000] [--rate 500] [--seconds 120]
 //     [--node-flags "--max-old-space-size=…"] [--dist DIR (another build, for a before/after)]
+//     [--sync-only (stop the server with SIGTERM after its first sync: with
+//      --node-flags "--cpu-prof --cpu-prof-dir=DIR" that writes the sync's profile)]
+//     [--heap-snapshot (after the first sync, a heap snapshot of the server in the
+//      current directory, then as --sync-only)]
 //
 // Prints: first sync time (spawn → /readyz 200, i.e. every informer listed),
 // the server's RSS sampled from /proc/PID/status every 250 ms (VmHWM for the
@@ -13,7 +17,7 @@
 // events written). Every wait has a deadline; both children are killed by pid.
 
 import { fork, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,7 +33,7 @@ async function apiserverChild (objects: number): Promise<void> {
   const { FakeApiServer } = await import('../test/helpers/fake-apiserver.js')
   const { preloadMixed } = await import('./cluster-mix.js')
   const t0 = Date.now()
-  const api = await FakeApiServer.create({ historyLimit: 400_000, bookmarkIntervalMs: 10_000 })
+  const api = await FakeApiServer.create({ historyLimit: 400_000, bookmarkIntervalMs: 10_000, flushPerTick: true })
   const cluster = preloadMixed(api, objects)
   const send = (m: FromChild): void => { process.send?.(m) }
   send({ type: 'ready', url: api.url, mix: cluster.mix, ms: Date.now() - t0 })
@@ -97,7 +101,8 @@ async function main (): Promise<void> {
   const objects = Number(args.find(a => /^\d+$/.test(a)) ?? 100_000)
   const rate = Number(opt('--rate', '500'))
   const seconds = Number(opt('--seconds', '120'))
-  // Each --node-flags is one run of the server, against the same cluster (preloading it is the slow part).
+  // Each --node-flags is one run of the server, against the same cluster (preloading it is the slow part),
+  // each with a store of its own (a second run on the first one's store would be a restart, not a first sync).
   const variants = args.flatMap((a, i) => a === '--node-flags' ? [args[i + 1]] : [])
   if (variants.length === 0) variants.push('')
   const dist = opt('--dist', join(ROOT, 'dist'))
@@ -117,14 +122,16 @@ async function main (): Promise<void> {
       apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
       clusters: [{ name: 'fake', cluster: { server: ready.url, 'insecure-skip-tls-verify': true } }], users: [{ name: 'u', user: {} }], contexts: [{ name: 'c', context: { cluster: 'fake', user: 'u' } }]
     }))
-    for (const variant of variants) {
+    for (const [run, variant] of variants.entries()) {
     const nodeFlags = variant.split(' ').filter(s => s !== '')
+    const heapSnapshot = args.includes('--heap-snapshot')
+    if (heapSnapshot) nodeFlags.push('--heapsnapshot-signal=SIGUSR2')
     console.log(`--- node ${nodeFlags.join(' ')} ${join(dist, 'cli.js')} serve${process.env.MALLOC_ARENA_MAX !== undefined ? ` (MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX})` : ''}`)
     msgs.splice(0, msgs.length, ...msgs.filter(m => m.type !== 'streamed'))
     const port = 20000 + Math.floor(Math.random() * 20000)
     const t0 = Date.now()
     const srv = spawn(process.execPath, [...nodeFlags, join(dist, 'cli.js'), 'serve'], {
-      env: { PATH: process.env.PATH, HOME: dir, KUBECONFIG: join(dir, 'kubeconfig'), KUBECHANGES_PORT: String(port), KUBECHANGES_STORE: join(dir, 'changes.db'), KUBECHANGES_LOG_LEVEL: 'warn', ...(process.env.MALLOC_ARENA_MAX !== undefined ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}) },
+      env: { PATH: process.env.PATH, HOME: dir, KUBECONFIG: join(dir, 'kubeconfig'), KUBECHANGES_PORT: String(port), KUBECHANGES_STORE: join(dir, `changes-${run}.db`), KUBECHANGES_LOG_LEVEL: 'warn', ...(process.env.MALLOC_ARENA_MAX !== undefined ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}) },
       stdio: ['ignore', 'ignore', 'inherit']
     })
     children.push(srv)
@@ -139,10 +146,36 @@ async function main (): Promise<void> {
     const afterSync = status(pid)
     const syncCpu = cpuSeconds(pid)
     console.log(`first sync: ${(syncMs / 1000).toFixed(1)} s wall, ${syncCpu.toFixed(1)} s of kubechanges CPU (start-up included; the rest is waiting for the apiserver child and the other load); RSS after sync ${afterSync.rss.toFixed(0)} MB, peak so far (VmHWM) ${afterSync.hwm.toFixed(0)} MB`)
+    if (heapSnapshot) {
+      const before = new Set(readdirSync('.'))
+      process.kill(pid, 'SIGUSR2')
+      let file = ''
+      let size = -1
+      let still = 0
+      // Done once its size has not moved for 3 s.
+      await until('the heap snapshot', 300_000, () => {
+        file = readdirSync('.').find(f => f.endsWith('.heapsnapshot') && !before.has(f)) ?? ''
+        if (file === '') return false
+        const now = statSync(file).size
+        still = now === size && now > 0 ? still + 1 : 0
+        size = now
+        return still >= 30
+      })
+      console.log(`heap snapshot: ${file} (${(size / 1e6).toFixed(0)} MB)`)
+    }
+    if (args.includes('--sync-only') || heapSnapshot) {
+      process.kill(pid, 'SIGTERM')
+      await new Promise(resolve => { if (srv.exitCode !== null || srv.signalCode !== null) resolve(null); else srv.once('exit', resolve) })
+      console.log(JSON.stringify({ objects: listed, flags: variant, syncMs, syncCpuS: syncCpu, rssAfterSyncMB: Math.round(afterSync.rss), peakMB: Math.round(afterSync.hwm), load: loadavg() }))
+      continue
+    }
     const baseline = await metric(port, 'kubechanges_informer_events_total')
     const streamT0 = Date.now() - t0
     api.send({ type: 'stream', rate, seconds } satisfies ToChild)
-    await until('the writes', (seconds * 4 + 120) * 1000, () => msgs.some(m => m.type === 'streamed'))
+    const alive = (): void => {
+      if (srv.exitCode !== null || srv.signalCode !== null) throw new Error(`the server exited (${srv.exitCode ?? srv.signalCode ?? ''}) under watch traffic after ${((Date.now() - t0) / 1000).toFixed(1)} s, peak RSS ${samples.reduce((m, x) => Math.max(m, x[1]), 0).toFixed(0)} MB`)
+    }
+    await until('the writes', (seconds * 4 + 120) * 1000, () => { alive(); return msgs.some(m => m.type === 'streamed') })
     const streamed = msgs.find(m => m.type === 'streamed') as Extract<FromChild, { type: 'streamed' }>
     const written = Object.values(streamed.written).reduce((a, b) => a + b, 0)
     let consumed = 0

@@ -113,6 +113,9 @@ export class Pipeline {
     return res
   }
 
+  /** Runs f as one transaction: the observations it ingests (a watch list page) commit together. */
+  batch<T> (f: () => T): T { return this.#atomic(f) }
+
   /** One observation (watch, admission), in its own transaction unless inside one. */
   ingest (obs: Observation): void {
     this.#atomic(() => { this.#ingest(obs) })

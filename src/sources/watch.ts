@@ -154,6 +154,10 @@ export function createWatchSource (opts: WatchSourceOptions): WatchSource {
       ...(opts.labelSelector !== undefined && opts.labelSelector !== '' && !['Event', 'Pod', 'EndpointSlice', 'ReplicaSet'].includes(kind.kind) ? { labelSelector: opts.labelSelector } : {}),
       log: opts.log,
       transform: slim(kind, pool),
+      // slim() drops them from every kind: list pages skip them unparsed.
+      dropMetadata: ['managedFields'],
+      // A list page (or a chunk of watch lines) is one transaction and one journal row.
+      group: deliver => { opts.pipeline.batch(deliver) },
       metadataOnly: METADATA_ONLY_KINDS.has(kind.kind),
       kind: kind.kind,
       apiVersion: kind.group === '' ? kind.version : `${kind.group}/${kind.version}`,

@@ -70,6 +70,12 @@ export interface FakeApiServerOptions {
   resources?: ApiResourceSpec[]
   /** Group versions ('events.k8s.io/v1') or resources ('events.events.k8s.io') not served. */
   unserved?: string[]
+  /**
+   * Write a stream's watch events of one tick as one chunk, as the apiserver
+   * flushes when no further event is queued (default false: one chunk per
+   * event, the slowest case for a client; benches use true).
+   */
+  flushPerTick?: boolean
 }
 
 /** One resource as discovery lists it. */
@@ -144,6 +150,7 @@ interface Watcher {
   stalled: boolean
   timer?: NodeJS.Timeout
   view: View
+  corked?: boolean
 }
 
 // ---- metadata-only responses (client-go's metadata informers) ----------------
@@ -335,6 +342,19 @@ function clone<T> (v: T): T {
   return structuredClone(v)
 }
 
+/** The index of the first key after `start` in sorted `keys` ('' = from the start). */
+function firstAfter (keys: string[], start: string): number {
+  if (start === '') return 0
+  let lo = 0
+  let hi = keys.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (keys[mid] > start) hi = mid
+    else lo = mid + 1
+  }
+  return lo
+}
+
 function objKey (obj: K8sObject): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`
 }
@@ -377,6 +397,16 @@ export class FakeApiServer {
   /** Discovery requests answered (they are not in counts() or requests()). */
   discoveryRequests = 0
   private readonly store = new Map<string, Map<string, K8sObject>>()
+  /**
+   * Stored objects are never mutated (every write stores a new one), so what
+   * a list sends of each is serialised once: lists of a large cluster are
+   * then served at the speed of string joins, and a bench measures its client.
+   */
+  private readonly listText = new WeakMap<K8sObject, string>()
+  private readonly metadataText = new WeakMap<K8sObject, string>()
+  /** The sorted keys of each collection (list order), dropped when a key comes or goes. */
+  private readonly sortedKeys = new Map<string, string[]>()
+  private readonly flushPerTick: boolean
   private history: HistoryEntry[] = []
   private readonly watchers = new Set<Watcher>()
   private readonly sockets = new Set<Socket>()
@@ -396,6 +426,7 @@ export class FakeApiServer {
     this.historyLimit = Math.max(1, opts.historyLimit ?? 1000)
     this.expiredMode = opts.expiredMode ?? 'event'
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 0
+    this.flushPerTick = opts.flushPerTick === true
     this.kinds = { ...BUILTIN_KINDS, ...opts.kinds }
     for (const r of opts.resources ?? []) this.addResource(r)
     for (const u of opts.unserved ?? []) this.unserve(u)
@@ -463,6 +494,7 @@ export class FakeApiServer {
     await this.stop()
     this.closed = true
     this.store.clear()
+    this.sortedKeys.clear()
     this.history = []
   }
 
@@ -623,6 +655,7 @@ export class FakeApiServer {
     o.metadata.generation = 1
     o.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
     objects.set(k, o)
+    this.sortedKeys.delete(p.key)
     this.record({ rv: this.rv, key: p.key, type: 'ADDED', object: o })
     return clone(o)
   }
@@ -673,6 +706,7 @@ export class FakeApiServer {
     const prev = objects.get(k)
     if (prev === undefined) throw new Error(`delete: ${p.resource} ${k} not found`)
     objects.delete(k)
+    this.sortedKeys.delete(p.key)
     const o = clone(prev)
     o.metadata = { ...o.metadata, resourceVersion: String(++this.rv) }
     this.record({ rv: this.rv, key: p.key, type: 'DELETED', object: o, prev })
@@ -695,6 +729,7 @@ export class FakeApiServer {
     if (rv > this.rv) this.rv = rv
     if (type === 'DELETED') objects.delete(k)
     else objects.set(k, o)
+    if (prev === undefined || type === 'DELETED') this.sortedKeys.delete(p.key)
     this.record({ rv, key: p.key, type, object: o, ...(prev !== undefined ? { prev } : {}) })
   }
 
@@ -884,6 +919,11 @@ export class FakeApiServer {
     if (w.res.destroyed || w.res.writableEnded) return
     // Objects (not Status, not bookmarks: their kind is the resource's) are converted for a metadata-only watch.
     const o = w.view === 'metadata' && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') ? asPartialObjectMetadata(object as K8sObject) : object
+    if (this.flushPerTick && w.corked !== true) {
+      w.corked = true
+      w.res.cork()
+      process.nextTick(() => { w.corked = false; w.res.uncork() })
+    }
     w.res.write(JSON.stringify({ type, object: o }) + '\n')
   }
 
@@ -999,11 +1039,13 @@ export class FakeApiServer {
       }
       rv = Math.min(want, this.rv)
     }
-    const state = rv === this.rv ? (this.store.get(p.key) ?? new Map<string, K8sObject>()) : this.stateAt(p.key, rv)
-    const keys = [...state.keys()].filter(k => k > start).sort()
+    const current = rv === this.rv
+    const state = current ? (this.store.get(p.key) ?? new Map<string, K8sObject>()) : this.stateAt(p.key, rv)
+    const all = current ? this.sortedKeysOf(p.key, state) : [...state.keys()].sort()
+    const keys = all.slice(firstAfter(all, start))
     const w = { parsed: p, labels, fields }
     const limit = query.limit !== undefined ? Number(query.limit) : 0
-    const items: K8sObject[] = []
+    const items: string[] = []
     let cont: string | undefined
     let remaining = 0
     for (let i = 0; i < keys.length; i++) {
@@ -1014,22 +1056,43 @@ export class FakeApiServer {
         remaining = keys.slice(i).filter(k => this.matches(w, state.get(k))).length
         break
       }
-      if (view === 'metadata') {
-        items.push(asPartialObjectMetadata(o))
-        continue
-      }
-      // List items carry no kind/apiVersion, as the real server sends them.
-      const { kind: _k, apiVersion: _a, ...rest } = o
-      items.push(rest)
+      items.push(this.itemText(o, view))
     }
     const metadata: Record<string, unknown> = { resourceVersion: String(rv) }
     if (cont !== undefined) {
       metadata.continue = cont
       if (labels.length === 0 && fields.length === 0) metadata.remainingItemCount = remaining
     }
-    this.sendJson(res, view === 'metadata'
-      ? { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata, items }
-      : { kind: `${this.kindOf(p.resource)}List`, apiVersion: p.apiVersion, metadata, items })
+    // The same bytes as JSON.stringify({kind, apiVersion, metadata, items}), from the items' cached text.
+    const [kind, apiVersion] = view === 'metadata' ? ['PartialObjectMetadataList', 'meta.k8s.io/v1'] : [`${this.kindOf(p.resource)}List`, p.apiVersion]
+    const body = `{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)},"items":[${items.join(',')}]}`
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) })
+    res.end(body)
+  }
+
+  private sortedKeysOf (key: string, state: Map<string, K8sObject>): string[] {
+    let keys = this.sortedKeys.get(key)
+    if (keys === undefined || keys.length !== state.size) {
+      keys = [...state.keys()].sort()
+      this.sortedKeys.set(key, keys)
+    }
+    return keys
+  }
+
+  /** A list item's JSON: metadata only, or the object without kind/apiVersion (as the real server sends list items). */
+  private itemText (o: K8sObject, view: View): string {
+    const cache = view === 'metadata' ? this.metadataText : this.listText
+    let text = cache.get(o)
+    if (text === undefined) {
+      if (view === 'metadata') {
+        text = JSON.stringify(asPartialObjectMetadata(o))
+      } else {
+        const { kind: _k, apiVersion: _a, ...rest } = o
+        text = JSON.stringify(rest)
+      }
+      cache.set(o, text)
+    }
+    return text
   }
 
   private handleWatch (res: http.ServerResponse, p: ParsedPath, query: Record<string, string>, labels: LabelRequirement[], fields: FieldRequirement[], view: View = 'full'): void {

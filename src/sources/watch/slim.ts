@@ -16,7 +16,16 @@ const DROPPED_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration',
  */
 export class Interner {
   readonly #pool = new Map<string, string>()
-  constructor (private readonly max = 100_000, private readonly maxLength = 64) {}
+  /**
+   * Small frozen subtrees of specs and statuses (see shareDeep), one per slot
+   * of hash % length: a fixed-size table, so unique parts (a condition with
+   * a fresh timestamp) overwrite each other instead of growing it, and the
+   * parts many objects have come back to their slot.
+   */
+  readonly subtrees: Array<object | undefined>
+  constructor (private readonly max = 100_000, private readonly maxLength = 64, subtreeSlots = 1 << 16) {
+    this.subtrees = new Array<object | undefined>(subtreeSlots).fill(undefined)
+  }
 
   get size (): number { return this.#pool.size }
 
@@ -92,32 +101,121 @@ function involved (r: any, pool: Interner): unknown {
   return { kind: pool.intern(r.kind), namespace: pool.intern(r.namespace), name: r.name, uid: r.uid, ...(r.apiVersion !== undefined ? { apiVersion: pool.intern(r.apiVersion) } : {}), ...(r.fieldPath !== undefined ? { fieldPath: r.fieldPath } : {}) }
 }
 
+// Subtree sharing. The object index keeps the spec and status of every root
+// object; across a cluster most of their small parts are equal (probes,
+// resources, ports, strategies, env entries, conditions, `{}`): one frozen
+// copy of each serves them all. Nothing downstream writes into a kept object
+// (frozen, a write would throw instead of corrupting its twins).
+
+/** Subtrees with more nodes than this are not looked up (their parts still are). */
+const MAX_SHARED_NODES = 48
+
+/** Set by shareDeep for the value it returned: its hash, node count, and whether it may be shared. */
+let lastHash = 0
+let lastNodes = 0
+let lastShareable = true
+
+function mix (h: number, x: number): number {
+  return Math.imul(h ^ x, 0x01000193) >>> 0
+}
+
+function stringHash (s: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+/** Equal JSON values; shared parts are identical, so most comparisons end at `===`. */
+function sameJson (a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false
+    return true
+  }
+  if (Array.isArray(b)) return false
+  const ka = Object.keys(a)
+  const kb = Object.keys(b)
+  if (ka.length !== kb.length) return false
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] !== kb[i] || !sameJson((a as Record<string, unknown>)[ka[i]], (b as Record<string, unknown>)[kb[i]])) return false
+  }
+  return true
+}
+
 /**
- * Swaps `v`'s short strings for the pool's, IN PLACE (the object was just
- * parsed and is ours: copying it would double what a sync allocates): the
- * specs and statuses of a cluster's workloads repeat the same values (pull
- * policies, probe paths, condition types, reasons and messages, timestamps)
- * thousands of times, and the object index keeps one per workload.
+ * Swaps `v`'s short strings for the pool's and its small subtrees for an
+ * equal one met before (bottom up, so a shared parent is made of shared
+ * children), IN PLACE: the object was just parsed and is ours, and copying
+ * it would double what a sync allocates. The specs and statuses of a
+ * cluster's workloads repeat the same values (pull policies, probe paths,
+ * condition types, reasons and messages, timestamps) thousands of times, and
+ * the object index keeps one per workload.
  */
-export function internDeep (v: unknown, pool: Interner, depth = 0): unknown {
-  if (typeof v === 'string') return pool.intern(v)
-  if (v === null || typeof v !== 'object' || depth > 32) return v
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = internDeep(v[i], pool, depth + 1)
+export function shareDeep (v: unknown, pool: Interner, depth = 0): unknown {
+  if (typeof v === 'string') {
+    const s = pool.intern(v)
+    lastHash = stringHash(s)
+    lastNodes = 1
+    lastShareable = true
+    return s
+  }
+  if (v === null || typeof v !== 'object') {
+    lastHash = typeof v === 'number' ? mix(0x9e3779b9, stringHash(String(v))) : v === true ? 1 : v === false ? 2 : 3
+    lastNodes = 1
+    lastShareable = typeof v === 'number' || typeof v === 'boolean' || v === null
     return v
   }
-  const o = v as Record<string, unknown>
-  for (const k of Object.keys(o)) {
-    // Unique by nature: pooling them would only fill the pool.
-    if (k !== 'uid' && k !== 'resourceVersion') o[k] = internDeep(o[k], pool, depth + 1)
+  if (depth > 32) { lastShareable = false; return v }
+  let h: number
+  let nodes = 1
+  let shareable = true
+  if (Array.isArray(v)) {
+    h = 0x5bd1e995
+    for (let i = 0; i < v.length; i++) {
+      v[i] = shareDeep(v[i], pool, depth + 1)
+      h = mix(h, lastHash)
+      nodes += lastNodes
+      shareable &&= lastShareable
+    }
+  } else {
+    h = 0x27d4eb2f
+    const o = v as Record<string, unknown>
+    for (const k of Object.keys(o)) {
+      // Unique by nature: pooling them would only fill the pool.
+      const unique = k === 'uid' || k === 'resourceVersion'
+      if (unique) { shareable = false; continue }
+      o[k] = shareDeep(o[k], pool, depth + 1)
+      h = mix(mix(h, stringHash(k)), lastHash)
+      nodes += lastNodes
+      shareable &&= lastShareable
+    }
   }
-  return o
+  lastHash = h
+  lastNodes = nodes
+  lastShareable = shareable && nodes <= MAX_SHARED_NODES
+  if (!lastShareable) return v
+  const slots = pool.subtrees
+  if (slots.length === 0) return v
+  const slot = h % slots.length
+  const seen = slots[slot]
+  if (seen !== undefined && sameJson(seen, v)) return seen
+  slots[slot] = deepFreeze(v)
+  return v
+}
+
+function deepFreeze (v: object): object {
+  if (Object.isFrozen(v)) return v
+  Object.freeze(v)
+  for (const x of Object.values(v)) if (x !== null && typeof x === 'object') deepFreeze(x)
+  return v
 }
 
 /** Everything but the metadata bookkeeping: the state a detector diffs. Slims `o` in place. */
 export function slimObject (o: K8sObject, pool: Interner): K8sObject {
   for (const k of Object.keys(o)) {
-    o[k] = k === 'metadata' ? slimMeta(o.metadata, pool) : internDeep(o[k], pool)
+    o[k] = k === 'metadata' ? slimMeta(o.metadata, pool) : shareDeep(o[k], pool)
   }
   return o
 }

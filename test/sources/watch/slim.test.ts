@@ -94,3 +94,36 @@ t.test('repeated strings are one copy; the pool stops growing at its bound', asy
   small.intern('x1'); small.intern('x2'); small.intern('x3')
   t.equal(small.size, 2)
 })
+
+t.test('equal small parts of specs and statuses are one frozen copy; the rest stays as it was', async t => {
+  const pool = new Interner()
+  const slim = slimmerFor('Deployment', pool)
+  const withProbe = (name: string): K8sObject => {
+    const d = deployment(name)
+    d.spec.template.spec.containers[0].readinessProbe = { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 10 }
+    d.spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } }
+    return d
+  }
+  const a = slim(withProbe('a'))
+  const b = slim(withProbe('b'))
+  t.equal(a.spec.template.spec.containers[0].readinessProbe, b.spec.template.spec.containers[0].readinessProbe, 'one probe object for both')
+  t.equal(a.spec.strategy, b.spec.strategy)
+  t.equal(a.status, b.status, 'equal statuses are shared too')
+  t.not(a.spec.template.spec.containers[0], b.spec.template.spec.containers[0], 'containers with different images are not')
+  t.same(b.spec.template.spec.containers[0], { name: 'app', image: 'b:1', imagePullPolicy: 'IfNotPresent-with-a-long-suffix', readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 10 } })
+  t.ok(Object.isFrozen(a.spec.strategy) && Object.isFrozen(a.spec.strategy.rollingUpdate), 'a shared part cannot be written through one of its owners')
+  t.throws(() => { a.spec.strategy.type = 'Recreate' })
+  t.notOk(Object.isFrozen(a.metadata), 'metadata is never shared')
+  const c = slim(withProbe('c'))
+  ;(c.metadata ?? {}).labels = { app: 'c2' }
+  t.same(a.metadata?.labels, { app: 'a' })
+  t.ok(pool.subtrees.some(x => x !== undefined))
+  const none = new Interner(100, 64, 0)
+  const d = slimmerFor('Deployment', none)(withProbe('d'))
+  t.notOk(Object.isFrozen(d.spec.strategy), 'no table, no sharing')
+  const one = new Interner(100, 64, 1)
+  const slimOne = slimmerFor('Deployment', one)
+  slimOne(withProbe('e'))
+  t.equal(one.subtrees.length, 1, 'a fixed-size table: the last part met holds the slot')
+  t.ok(Object.isFrozen(one.subtrees[0]))
+})
