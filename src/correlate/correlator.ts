@@ -400,12 +400,15 @@ export class Correlator {
         return
       }
     }
-    // Remembered so the audit event of the same write, arriving late, opens nothing.
-    this.#dedup.check(obs)
+    // The audit event of a listed write, arriving late, must open nothing: the
+    // object's baselineRV drops it (#route), so only what has no such rule is
+    // remembered as a write (a dedup record per listed object was about 25 MB
+    // at 100,000 objects, and filled the dedup bound with history).
+    const rv = Number(obs.resourceVersion)
+    if (obs.source === 'event' || !Number.isInteger(rv)) this.#dedup.check(obs)
     if (obs.source === 'event') return
     const uid = this.#resolveUid(obs)
     const { info } = this.#index.learn(obs, uid)
-    const rv = Number(obs.resourceVersion)
     if (Number.isInteger(rv)) info.baselineRV = rv
     const routes = routesFor(obs.ref.kind, obs.ref.apiGroup)
     if (routes.observe !== undefined) {
