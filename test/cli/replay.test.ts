@@ -76,7 +76,11 @@ t.test('replay: the human format, an EventList file, an unfinished rollout repor
 
 t.test('the bin works from the checkout (npx kubechanges)', async t => {
   // The child runs the built dist/, whose coverage would be mapped onto src/ beside the test loader's: it records none.
-  const r = spawnSync('npx', ['--no-install', 'kubechanges', 'replay', '--json', EXAMPLE], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' } })
+  // A cache of its own: npx keeps a directory per checkout in the user's npm cache, and one left
+  // half-written by a killed npx (seen here) made every later run fail with ENOENT.
+  const cache = mkdtempSync(join(tmpdir(), 'kc-npx-cache-'))
+  t.teardown(() => { rmSync(cache, { recursive: true, force: true }) })
+  const r = spawnSync('npx', ['--no-install', 'kubechanges', 'replay', '--json', EXAMPLE], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0', npm_config_cache: cache } })
   t.equal(r.status, 0, r.stderr)
   t.equal(r.stdout.trim().split('\n').length, 8)
 })
