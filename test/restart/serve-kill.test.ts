@@ -57,7 +57,8 @@ async function kill (p: Proc, signal: 'SIGKILL' | 'SIGTERM'): Promise<number | n
   return code as number | null
 }
 
-async function until<T> (f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+// Real processes on the wall clock: at load average 13 the last quiet periods took over 30 s to close.
+async function until<T> (f: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
   const end = Date.now() + ms
   for (;;) {
     const v = await f()
