@@ -95,6 +95,8 @@ export class Pipeline {
         } catch (err) {
           // A shape no detector expected must cost one event, not the batch:
           // a 500 would make the apiserver re-send it, and dedup would then drop it all.
+          // It is counted as malformed, not also as an observation.
+          res.observations--
           res.malformed++
           this.#metrics.dropped.inc({ reason: 'malformed' })
           this.#log.error({ err, auditID: r.observation.auditID }, 'audit event could not be processed')

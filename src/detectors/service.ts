@@ -45,7 +45,9 @@ export function readyAddresses (slice: K8sObject | undefined): Map<string, strin
   if (!Array.isArray(eps)) return out
   for (const ep of eps) {
     if (ep?.conditions?.ready === false) continue
-    const pod = ep?.targetRef?.kind === 'Pod' ? (ep.targetRef.uid as string | undefined) ?? `name:${String(ep.targetRef.name)}` : undefined
+    // (An audit body is anyone's JSON: a uid that is not a string is no uid.)
+    const uid: unknown = ep?.targetRef?.uid
+    const pod = ep?.targetRef?.kind === 'Pod' ? (typeof uid === 'string' ? uid : `name:${String(ep.targetRef.name)}`) : undefined
     for (const a of Array.isArray(ep?.addresses) ? ep.addresses : []) if (typeof a === 'string') out.set(a, pod)
   }
   return out

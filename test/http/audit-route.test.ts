@@ -1,6 +1,6 @@
 import t from 'tap'
 import { eventList, testApp } from '../helpers/app.js'
-import { Cluster, USERS, R } from '../helpers/cluster.js'
+import { Cluster, CONTROLLERS, USERS, R } from '../helpers/cluster.js'
 
 // POST /audit answers what kube-apiserver's webhook backend needs: 200 once
 // processed, a clear 4xx for a body it should not retry as-is.
@@ -52,6 +52,26 @@ t.test('one bad item inside a good batch is skipped and counted; the rest is pro
   a.clock.now = c.t
   await a.advance(6000)
   t.same(a.printed.map(x => x.object.name), ['a', 'b'])
+})
+
+t.test('an EndpointSlice whose names are null or numbers (anyone\'s JSON) is taken in, and an event that fails inside costs itself only, counted once', async t => {
+  const c = new Cluster()
+  const a = await testApp({ start: c.t })
+  t.teardown(a.close)
+  c.create(CONTROLLERS.endpointslice, R.endpointslices, { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'web-abcde', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.1.2.3'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'web-1', uid: 'p-1' } }] })
+  const [slice] = c.take() as any[]
+  slice.responseObject.apiVersion = null
+  slice.responseObject.metadata.namespace = 7
+  slice.responseObject.endpoints[0].targetRef.uid = -3.9e-92
+  t.same((await a.post(eventList([slice]))).json, { received: 1, observations: 1, dropped: 0, malformed: 0 })
+  // A shape nothing expected, simulated: the correlator throws on the second event.
+  c.create(USERS.alice, R.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'x' }, data: { k: 'v' } })
+  c.create(USERS.alice, R.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b', namespace: 'x' }, data: { k: 'v' } })
+  const corr = a.app.pipeline.correlator
+  const ingest = corr.ingest.bind(corr)
+  corr.ingest = obs => { if (obs.ref.name === 'b') throw new TypeError('unexpected shape'); ingest(obs) }
+  const res = await a.post(eventList(c.take()))
+  t.same(res, { statusCode: 200, json: { received: 2, observations: 1, dropped: 0, malformed: 1 } })
 })
 
 t.test('a single Event (not a list) and a v1beta1 list are accepted', async t => {

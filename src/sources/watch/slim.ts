@@ -30,7 +30,8 @@ export class Interner {
   get size (): number { return this.#pool.size }
 
   intern<T extends string | undefined> (s: T): T {
-    if (s === undefined || s.length > this.maxLength) return s
+    // (Audit bodies are anyone's JSON: a name may be null or a number.)
+    if (typeof s !== 'string' || s.length > this.maxLength) return s
     const hit = this.#pool.get(s)
     if (hit !== undefined) return hit as T
     if (this.#pool.size < this.max) this.#pool.set(s, s)
