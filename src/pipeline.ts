@@ -89,14 +89,12 @@ export class Pipeline {
     for (const item of items) {
       const r = normalizeAuditEvent(item)
       if (r.kind === 'observation') {
-        res.observations++
         try {
           this.#ingest(r.observation)
+          res.observations++
         } catch (err) {
           // A shape no detector expected must cost one event, not the batch:
           // a 500 would make the apiserver re-send it, and dedup would then drop it all.
-          // It is counted as malformed, not also as an observation.
-          res.observations--
           res.malformed++
           this.#metrics.dropped.inc({ reason: 'malformed' })
           this.#log.error({ err, auditID: r.observation.auditID }, 'audit event could not be processed')

@@ -308,11 +308,16 @@ export class Correlator {
     }
   }
 
-  ingest (obs: Observation): void {
+  /** What every observation does first, the inert ones too (see ingestInert). */
+  #arrive (at: number, source: Observation['source']): void {
     // What settled before this observation closes first, so it cannot absorb a later write.
-    if (obs.at >= this.#nextSettle) this.tick(obs.at)
-    if (obs.at > this.#now) this.#now = obs.at
-    this.#opts.hooks?.observed?.(obs.source)
+    if (at >= this.#nextSettle) this.tick(at)
+    if (at > this.#now) this.#now = at
+    this.#opts.hooks?.observed?.(source)
+  }
+
+  ingest (obs: Observation): void {
+    this.#arrive(obs.at, obs.source)
     if (this.#ignoreNs.has(obs.ref.namespace) || this.#ignoreKinds.has(obs.ref.kind)) {
       this.#opts.hooks?.dropped?.('noise')
       return
@@ -366,9 +371,7 @@ export class Correlator {
 
   /** What ingest does with an inert observation (see `inert`), from its auditID and time alone. */
   ingestInert (auditID: string, at: number): void {
-    if (at >= this.#nextSettle) this.tick(at)
-    if (at > this.#now) this.#now = at
-    this.#opts.hooks?.observed?.('audit')
+    this.#arrive(at, 'audit')
     this.#lastAuditAt = this.#now
     if (!this.#dedup.noteAuditID(auditID)) this.#opts.hooks?.dropped?.('duplicate')
   }

@@ -156,7 +156,7 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
   const known = (id: string): Change | undefined => recent.get(id)
   /** Deliveries made but not yet marked: [row id, when]. */
   const delivered: Array<[number, number]> = []
-  function markDelivered (): void {
+  function writeDeliveredMarks (): void {
     if (delivered.length === 0) return
     const done = delivered.splice(0)
     outbox.atomically(() => { for (const [id, at] of done) outbox.markDelivered(id, at) })
@@ -227,7 +227,7 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
     let rows: OutboxRow[] = []
     try {
       outbox.atomically(() => {
-        markDelivered()
+        writeDeliveredMarks()
         if (!running || free <= 0) return
         const t = now()
         settle(t)
@@ -281,7 +281,7 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
           for (const row of rows) { attempted.add(row.id); launch(row) }
         }
         if (rows.length === 0 && inFlight.size === 0) {
-          markDelivered()
+          writeDeliveredMarks()
           return
         }
         if (rows.length === 0 || inFlight.size >= concurrency) await Promise.race(inFlight.values())
@@ -293,7 +293,7 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
       if (timer) clearInterval(timer)
       timer = undefined
       await Promise.all(inFlight.values())
-      markDelivered()
+      writeDeliveredMarks()
     },
 
     async close (): Promise<void> {
