@@ -43,7 +43,7 @@ async function serve (dir: string, kubeconfig: string): Promise<Proc> {
 /** SIGTERM, wait for the exit, and check the process is gone. */
 async function stop (t: Test, p: Proc): Promise<void> {
   const pid = p.child.pid as number
-  const exited = once(p.child, 'exit')
+  const exited = once(p.child, 'close')
   p.child.kill('SIGTERM')
   const [code] = await exited
   t.equal(code, 0, 'exits 0 on SIGTERM')

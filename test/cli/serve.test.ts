@@ -41,7 +41,7 @@ async function start (env: NodeJS.ProcessEnv): Promise<Proc> {
 
 async function stop (p: Proc): Promise<number | null> {
   p.child.kill('SIGTERM')
-  const [code] = await once(p.child, 'exit')
+  const [code] = await once(p.child, 'close')
   return code as number | null
 }
 
@@ -90,7 +90,7 @@ t.test('flags win over the environment; a bad port is a clear error', async t =>
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'serve', '--port', 'eighty'], { env: { PATH: process.env.PATH, ...NO_COVERAGE, HOME: dir, KUBECHANGES_PORT: '0' } })
   let err = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
-  const [code] = await once(child, 'exit')
+  const [code] = await once(child, 'close')
   t.equal(code, 2)
   t.equal(err.trim(), 'kubechanges: KC_BAD_CONFIG: --port: expected a number from 0 to 65535, got "eighty"')
 })

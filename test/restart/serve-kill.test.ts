@@ -50,7 +50,10 @@ function gone (pid: number): boolean {
 }
 
 async function kill (p: Proc, signal: 'SIGKILL' | 'SIGTERM'): Promise<number | null> {
-  const exited = once(p.child, 'exit')
+  // 'close', not 'exit': exit can come before the last lines the process
+  // wrote have been read from its pipes, and a change printed just before a
+  // SIGKILL would then be missing from what it delivered.
+  const exited = once(p.child, 'close')
   p.child.kill(signal)
   const [code] = await exited
   if (!gone(p.child.pid!)) throw new Error('the old process is still there')
@@ -58,12 +61,12 @@ async function kill (p: Proc, signal: 'SIGKILL' | 'SIGTERM'): Promise<number | n
 }
 
 // Real processes on the wall clock: at load average 13 the last quiet periods took over 30 s to close.
-async function until<T> (f: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
+async function until<T> (f: () => Promise<T | undefined>, why: () => string, ms = 90_000): Promise<T> {
   const end = Date.now() + ms
   for (;;) {
     const v = await f()
     if (v !== undefined) return v
-    if (Date.now() > end) throw new Error('condition not met in time')
+    if (Date.now() > end) throw new Error(`condition not met in time: ${why()}`)
     await new Promise(r => setTimeout(r, 100))
   }
 }
@@ -116,10 +119,17 @@ async function serveDay (t: Test, day: Day, expected: number, cut?: Kill): Promi
       }
     }
     const final = p
+    let seen: Change[] = []
     const stored = await until(async () => {
       const list = await (await fetch(`${final.url}/changes?limit=100`)).json() as { items: Change[] }
+      seen = list.items
       return list.items.length >= expected && delivered.length + printed(final).length >= expected ? list.items.reverse() : undefined
-    })
+    }, () => JSON.stringify({
+      expected,
+      stored: seen.map(c => `${c.type}/${c.outcome} ${c.object.namespace ?? ''}/${c.object.name}`),
+      delivered: [...delivered, ...printed(final)].map(c => c.id),
+      stderr: final.stderr.join('').slice(-3000)
+    }))
     // Give a stray second delivery the chance to show.
     await new Promise(r => setTimeout(r, 300))
     delivered.push(...printed(final))

@@ -104,7 +104,7 @@ t.test('a bad rule stops the start: exit 2 with the key path', async t => {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli.ts'), 'replay', join(dir, 'empty.log'), '--config', file], { env: { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0', HOME: dir } })
   let err = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
-  const [code] = await once(child, 'exit')
+  const [code] = await once(child, 'close')
   t.equal(code, 2)
   t.equal(err.trim(), `kubechanges: KC_BAD_CONFIG: kinds["widgets.example.com"].succeeded: unknown function 'isReady'`)
 })
