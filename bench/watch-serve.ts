@@ -145,6 +145,9 @@ async function main (): Promise<void> {
     const syncMs = Date.now() - t0
     const afterSync = status(pid)
     const syncCpu = cpuSeconds(pid)
+    const mb = async (name: string): Promise<string> => (await metric(port, name) / 1048576).toFixed(0)
+    const peakAt = samples.reduce((m, x) => x[1] > m[1] ? x : m, [0, 0])
+    console.log(`after sync: V8 heap used ${await mb('kubechanges_nodejs_heap_size_used_bytes')} of ${await mb('kubechanges_nodejs_heap_size_total_bytes')} MB, external ${await mb('kubechanges_nodejs_external_memory_bytes')} MB; highest RSS sample ${peakAt[1].toFixed(0)} MB at ${(peakAt[0] / 1000).toFixed(1)} s`)
     console.log(`first sync: ${(syncMs / 1000).toFixed(1)} s wall, ${syncCpu.toFixed(1)} s of kubechanges CPU (start-up included; the rest is waiting for the apiserver child and the other load); RSS after sync ${afterSync.rss.toFixed(0)} MB, peak so far (VmHWM) ${afterSync.hwm.toFixed(0)} MB`)
     if (heapSnapshot) {
       const before = new Set(readdirSync('.'))

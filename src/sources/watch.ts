@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node'
+import type { ClusterAccess } from './watch/cluster-config.js'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Logger } from 'pino'
 import type { App } from '../app.js'
@@ -63,7 +63,7 @@ function collectionPath (k: WatchedKind, namespace?: string): string {
 }
 
 export interface WatchSourceOptions {
-  kc: KubeConfig
+  kc: ClusterAccess
   pipeline: Pipeline
   log: Logger
   registry: Registry
@@ -321,7 +321,7 @@ export function createWatchSource (opts: WatchSourceOptions): WatchSource {
 }
 
 /** Used by serve, with the credentials loadKubeConfig() found usable. */
-export async function startWatch (app: App, kc: KubeConfig, creds: string): Promise<WatchSource> {
+export async function startWatch (app: App, kc: ClusterAccess, creds: string): Promise<WatchSource> {
   const kinds = app.config.watch.kinds.length > 0
     ? DEFAULT_WATCHED_KINDS.filter(k => app.config.watch.kinds.includes(k.kind) || app.config.watch.kinds.includes(k.resource))
     : DEFAULT_WATCHED_KINDS

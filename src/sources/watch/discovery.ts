@@ -11,7 +11,7 @@
 
 import http from 'node:http'
 import https from 'node:https'
-import type { KubeConfig } from '@kubernetes/client-node'
+import type { ClusterAccess } from './cluster-config.js'
 import type { WatchedKind } from '../watch-kinds.js'
 
 export interface ApiResource { name: string, singularName?: string, namespaced?: boolean, kind?: string, verbs?: string[], shortNames?: string[] }
@@ -163,7 +163,7 @@ export async function discover (get: Get, defaults: readonly WatchedKind[], extr
 }
 
 /** A `get` over the kubeconfig's server, TLS and auth (what client-node's KubeConfig applies). */
-export function kubeGet (kc: KubeConfig, timeoutMs = 30_000): Get {
+export function kubeGet (kc: ClusterAccess, timeoutMs = 30_000): Get {
   return async (path: string): Promise<Answer> => {
     const cluster = kc.getCurrentCluster()
     if (cluster === null) throw new DiscoveryError('kubeconfig has no current cluster')

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { delimiter, join } from 'node:path'
-import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node'
+import { ClusterConfig, type Cluster, type Context, type User } from './cluster-config.js'
 
 // Which credentials `serve` watches with, found the way kubectl finds them,
 // and checked up front so that a kubeconfig that cannot be used is one clear
@@ -17,7 +17,7 @@ import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/c
 export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
 
 export type Credentials =
-  | { kind: 'ok', kc: KubeConfig, source: string }
+  | { kind: 'ok', kc: ClusterConfig, source: string }
   /** Nothing to watch with: audit/admission-only, said once. */
   | { kind: 'none', message: string }
   /** Something is configured but cannot be used: audit/admission-only, said once as an error. */
@@ -27,8 +27,8 @@ function firstLine (e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0].trim()
 }
 
-function loadFile (file: string): KubeConfig {
-  const kc = new KubeConfig()
+function loadFile (file: string): ClusterConfig {
+  const kc = new ClusterConfig()
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -36,7 +36,7 @@ function loadFile (file: string): KubeConfig {
     throw new Error(`cannot read it (${(e as NodeJS.ErrnoException).code ?? firstLine(e)})`)
   }
   try {
-    // client-node parses with js-yaml and reads .clusters of whatever came back.
+    // client-node's entry parsing (config_types) over whatever the YAML is: a scalar defines no clusters.
     kc.loadFromString(text.trim() === '' ? '{}' : text)
   } catch (e) {
     throw new Error(`not a valid kubeconfig: ${firstLine(e)}`)
@@ -46,13 +46,13 @@ function loadFile (file: string): KubeConfig {
 }
 
 /** Merges per kubectl: the first file that names a cluster, user, context or current-context wins. */
-function merge (configs: KubeConfig[]): KubeConfig {
+function merge (configs: ClusterConfig[]): ClusterConfig {
   const byName = <T extends { name: string }>(lists: T[][]): T[] => {
     const out = new Map<string, T>()
     for (const l of lists) for (const x of l) if (!out.has(x.name)) out.set(x.name, x)
     return [...out.values()]
   }
-  const kc = new KubeConfig()
+  const kc = new ClusterConfig()
   kc.loadFromOptions({
     clusters: byName<Cluster>(configs.map(c => c.clusters ?? [])),
     users: byName<User>(configs.map(c => c.users ?? [])),
@@ -73,7 +73,7 @@ function readable (file: string): string | undefined {
 }
 
 /** Why this kubeconfig cannot reach a cluster, or undefined when it can. */
-export function unusableBecause (kc: KubeConfig): string | undefined {
+export function unusableBecause (kc: ClusterConfig): string | undefined {
   if ((kc.clusters ?? []).length === 0) return 'it defines no clusters'
   if (kc.currentContext === undefined || kc.currentContext === '') return 'no current-context is set'
   const ctx = kc.getContextObject(kc.currentContext)
@@ -120,7 +120,7 @@ export function loadKubeConfig (env: NodeJS.ProcessEnv, home: string = homedir()
     source = file
   }
   if (files.length === 0) {
-    const kc = new KubeConfig()
+    const kc = new ClusterConfig()
     try {
       kc.loadFromCluster()
     } catch (e) {
@@ -128,7 +128,7 @@ export function loadKubeConfig (env: NodeJS.ProcessEnv, home: string = homedir()
     }
     return { kind: 'ok', kc, source: 'in-cluster service account' }
   }
-  const configs: KubeConfig[] = []
+  const configs: ClusterConfig[] = []
   for (const f of files) {
     try {
       configs.push(loadFile(f))

@@ -59,7 +59,7 @@
 
 import http from 'node:http'
 import https from 'node:https'
-import type { KubeConfig } from '@kubernetes/client-node'
+import type { ClusterAccess } from './cluster-config.js'
 import type { Logger } from 'pino'
 import type { K8sObject } from '../../model.js'
 import { errors } from '../../errors.js'
@@ -108,7 +108,7 @@ export interface RestartInfo {
 }
 
 export interface ResilientInformerOptions {
-  kc: KubeConfig
+  kc: ClusterAccess
   /** Collection path: '/apis/apps/v1/deployments', '/api/v1/namespaces/shop/pods', ... */
   path: string
   labelSelector?: string
@@ -251,7 +251,7 @@ class Call {
     this.timer.unref()
   }
 
-  async open (kc: KubeConfig, url: URL, accept = 'application/json'): Promise<http.IncomingMessage> {
+  async open (kc: ClusterAccess, url: URL, accept = 'application/json'): Promise<http.IncomingMessage> {
     const opts: https.RequestOptions = { method: 'GET', headers: { Accept: accept, 'User-Agent': 'kubechanges' } }
     await kc.applyToHTTPSOptions(opts)
     if (opts.agent instanceof http.Agent) this.agent = opts.agent
