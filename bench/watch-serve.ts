@@ -7,7 +7,7 @@
 //     [--sync-only (stop the server with SIGTERM after its first sync: with
 //      --node-flags "--cpu-prof --cpu-prof-dir=DIR" that writes the sync's profile)]
 //     [--heap-snapshot (after the first sync, a heap snapshot of the server in the
-//      current directory, then as --sync-only)]
+//      current directory, then as --sync-only)] [--heap-snapshot-end (one after the traffic)]
 //
 // Prints: first sync time (spawn → /readyz 200, i.e. every informer listed),
 // the server's RSS sampled from /proc/PID/status every 250 ms (VmHWM for the
@@ -125,7 +125,8 @@ async function main (): Promise<void> {
     for (const [run, variant] of variants.entries()) {
     const nodeFlags = variant.split(' ').filter(s => s !== '')
     const heapSnapshot = args.includes('--heap-snapshot')
-    if (heapSnapshot) nodeFlags.push('--heapsnapshot-signal=SIGUSR2')
+    const heapSnapshotEnd = args.includes('--heap-snapshot-end')
+    if (heapSnapshot || heapSnapshotEnd) nodeFlags.push('--heapsnapshot-signal=SIGUSR2')
     console.log(`--- node ${nodeFlags.join(' ')} ${join(dist, 'cli.js')} serve${process.env.MALLOC_ARENA_MAX !== undefined ? ` (MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX})` : ''}`)
     msgs.splice(0, msgs.length, ...msgs.filter(m => m.type !== 'streamed'))
     const port = 20000 + Math.floor(Math.random() * 20000)
@@ -149,7 +150,7 @@ async function main (): Promise<void> {
     const peakAt = samples.reduce((m, x) => x[1] > m[1] ? x : m, [0, 0])
     console.log(`after sync: V8 heap used ${await mb('kubechanges_nodejs_heap_size_used_bytes')} of ${await mb('kubechanges_nodejs_heap_size_total_bytes')} MB, external ${await mb('kubechanges_nodejs_external_memory_bytes')} MB; highest RSS sample ${peakAt[1].toFixed(0)} MB at ${(peakAt[0] / 1000).toFixed(1)} s`)
     console.log(`first sync: ${(syncMs / 1000).toFixed(1)} s wall, ${syncCpu.toFixed(1)} s of kubechanges CPU (start-up included; the rest is waiting for the apiserver child and the other load); RSS after sync ${afterSync.rss.toFixed(0)} MB, peak so far (VmHWM) ${afterSync.hwm.toFixed(0)} MB`)
-    if (heapSnapshot) {
+    const takeHeapSnapshot = async (): Promise<void> => {
       const before = new Set(readdirSync('.'))
       process.kill(pid, 'SIGUSR2')
       let file = ''
@@ -166,6 +167,7 @@ async function main (): Promise<void> {
       })
       console.log(`heap snapshot: ${file} (${(size / 1e6).toFixed(0)} MB)`)
     }
+    if (heapSnapshot) await takeHeapSnapshot()
     if (args.includes('--sync-only') || heapSnapshot) {
       process.kill(pid, 'SIGTERM')
       await new Promise(resolve => { if (srv.exitCode !== null || srv.signalCode !== null) resolve(null); else srv.once('exit', resolve) })
@@ -192,6 +194,7 @@ async function main (): Promise<void> {
     const max = (xs: number[]): number => xs.reduce((a, b) => Math.max(a, b), 0)
     console.log(`steady: ${written} writes in ${(streamed.ms / 1000).toFixed(0)} s (${(written / streamed.ms * 1000).toFixed(0)} events/s); consumed ${consumed} of ${written}${consumed === written ? ' (all)' : ' — MISSING EVENTS'}`)
     console.log(`steady RSS: first minute avg ${avg(firstMin).toFixed(0)} MB (max ${max(firstMin).toFixed(0)}), last minute avg ${avg(lastMin).toFixed(0)} MB (max ${max(lastMin).toFixed(0)}), slope ${(slope(steady.map(([x, y]) => [x / 1000, y])) * 60).toFixed(1)} MB/min`)
+    if (heapSnapshotEnd) await takeHeapSnapshot()
     console.log(`peak RSS over the whole run (VmHWM): ${end.hwm.toFixed(0)} MB; RSS at end ${end.rss.toFixed(0)} MB`)
     console.log(`load average at start ${load0.map(l => l.toFixed(2)).join(' ')}, at end ${loadavg().map(l => l.toFixed(2)).join(' ')}`)
     console.log(JSON.stringify({ objects: listed, flags: variant, syncMs, syncCpuS: syncCpu, rssAfterSyncMB: Math.round(afterSync.rss), peakMB: Math.round(end.hwm), steadyFirstMinMB: Math.round(avg(firstMin)), steadyLastMinMB: Math.round(avg(lastMin)), written, consumed, load: loadavg() }))

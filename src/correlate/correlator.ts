@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Actor, Change, ChangeDetails, ChangeType, K8sObject, Observation, Outcome, Source, TimelineEntry } from '../model.js'
 import { LRUCache } from 'lru-cache'
-import { Dedup, type WriteRecord } from './dedup.js'
+import { Dedup, type Fingerprint, type LegacyDedupDump, type WriteRow } from './dedup.js'
 import { ObjectIndex, isControllerChild, nameKey, type ObjectInfo, type RootRef } from './owners.js'
 import { Window, type EvictReason } from './window.js'
 import { desiredState } from '../detectors/diff.js'
@@ -74,8 +74,9 @@ export interface CorrelatorState {
   lastAuditAt: number | null
   /** [key, open change, when it entered the window (its TTL counts from there)]. */
   window: Array<[string, Open, number]>
-  auditIDs: string[]
-  writes: Array<[string, WriteRecord]>
+  /** Fingerprints of the last auditIDs, oldest first (a store from before them has the auditIDs themselves). */
+  auditIDs: Fingerprint[] | LegacyDedupDump['auditIDs']
+  writes: WriteRow[] | LegacyDedupDump['writes']
   objects: ObjectInfo[]
   names: Array<[string, string]>
   /** slice key → [ready address, pod uid | null] (the endpoints detector's state). */

@@ -1,19 +1,37 @@
-import { LRUCache } from 'lru-cache'
 import type { Observation, Source } from '../model.js'
+import { FingerprintSet, fingerprint } from './fingerprints.js'
 
 // "Nothing counted twice": one observation per auditID, per watch
 // uid+resourceVersion, per Event uid+count. A write seen by two sources
 // (audit's responseObject and the watch's object carry the same uid and
 // resourceVersion) is one write: the second sighting only contributes what
 // the first lacked, the actor.
+//
+// Both memories are fixed-size fingerprint sets (fingerprints.ts): the last
+// `max` auditIDs and the last `max` writes, whatever the traffic.
 
 export interface WriteRecord {
-  /** Bit set of the sources that saw the write (a Set per record cost ~100 bytes × 200k). */
-  sources: number
+  /** Bit set of the sources that saw the write. */
+  readonly sources: number
   /** Window key of the change the write went to, set by the correlator. */
   changeKey?: string
   /** The user an admission review claimed for this write (audit overrides it). */
   claimedBy?: string
+}
+
+/** What a snapshot keeps of a write: its fingerprint, sources, and the change it went to, if any. */
+export type WriteRow = [hi: number, lo: number, sources: number, changeKey?: string | null, claimedBy?: string | null]
+export type Fingerprint = [hi: number, lo: number]
+
+export interface DedupDump {
+  auditIDs: Fingerprint[]
+  writes: WriteRow[]
+}
+
+/** Before fingerprints (schema 2 snapshots): the keys themselves. */
+export interface LegacyDedupDump {
+  auditIDs: Array<string | Fingerprint>
+  writes: Array<[string, { sources: number, changeKey?: string, claimedBy?: string }] | WriteRow>
 }
 
 const SOURCE_BIT: Record<Source, number> = { audit: 1, admission: 2, watch: 4, event: 8 }
@@ -23,57 +41,113 @@ export type DedupVerdict =
   | { kind: 'duplicate' }
   | { kind: 'merge', record: WriteRecord }
 
+interface Link { changeKey?: string, claimedBy?: string }
+const fp = (hi: number, lo: number): string => `${hi}:${lo}`
+
 export class Dedup {
-  readonly #auditIDs: LRUCache<string, true>
-  readonly #writes: LRUCache<string, WriteRecord>
+  readonly #auditIDs: FingerprintSet
+  readonly #writes: FingerprintSet
+  /** Only for writes that went to a change (a few per open change), by fingerprint. */
+  readonly #links = new Map<string, Link>()
+  readonly #unlink = (hi: number, lo: number): void => { if (this.#links.size > 0) this.#links.delete(fp(hi, lo)) }
 
   constructor (max = 200_000) {
-    this.#auditIDs = new LRUCache({ max })
-    this.#writes = new LRUCache({ max })
+    this.#auditIDs = new FingerprintSet(max)
+    this.#writes = new FingerprintSet(max)
   }
 
   check (obs: Observation): DedupVerdict {
     if (obs.auditID !== undefined && !this.noteAuditID(obs.auditID)) return { kind: 'duplicate' }
     const key = writeKey(obs)
     if (key === undefined) return { kind: 'new' }
-    const rec = this.#writes.get(key)
+    const [hi, lo] = fingerprint(key)
     const bit = SOURCE_BIT[obs.source]
-    if (rec === undefined) {
-      const fresh: WriteRecord = { sources: bit }
-      this.#writes.set(key, fresh)
-      return { kind: 'new', record: fresh }
+    let e = this.#writes.find(hi, lo)
+    if (e < 0) {
+      e = this.#writes.add(hi, lo, this.#unlink)
+      this.#writes.setTag(e, bit)
+      return { kind: 'new', record: this.#record(hi, lo, bit) }
     }
-    if ((rec.sources & bit) !== 0 && obs.source !== 'audit') return { kind: 'duplicate' }
-    rec.sources |= bit
-    return { kind: 'merge', record: rec }
+    const seen = this.#writes.tag(e)
+    if ((seen & bit) !== 0 && obs.source !== 'audit') return { kind: 'duplicate' }
+    this.#writes.setTag(e, seen | bit)
+    return { kind: 'merge', record: this.#record(hi, lo, seen | bit) }
   }
 
   /** Remember an auditID; false when it was seen before (a duplicate). */
   noteAuditID (auditID: string): boolean {
-    if (this.#auditIDs.has(auditID)) return false
-    this.#auditIDs.set(auditID, true)
+    const [hi, lo] = fingerprint(auditID)
+    if (this.#auditIDs.find(hi, lo) >= 0) return false
+    this.#auditIDs.add(hi, lo)
     return true
   }
 
-  /** Peek (recency untouched): this auditID was seen, so its observation is a duplicate. */
-  seenAudit (auditID: string): boolean { return this.#auditIDs.has(auditID) }
-
-  /** Contents, least recently used first. */
-  dump (): { auditIDs: string[], writes: Array<[string, WriteRecord]> } {
-    return {
-      // rentries, not dump(): dump() unshifts, quadratic at 200k entries.
-      auditIDs: [...this.#auditIDs.rkeys()],
-      writes: [...this.#writes.rentries()] as Array<[string, WriteRecord]>
-    }
+  /** This auditID was seen, so its observation is a duplicate. */
+  seenAudit (auditID: string): boolean {
+    const [hi, lo] = fingerprint(auditID)
+    return this.#auditIDs.find(hi, lo) >= 0
   }
 
-  load (s: { auditIDs: string[], writes: Array<[string, WriteRecord]> }): void {
-    for (const k of s.auditIDs) this.#auditIDs.set(k, true)
-    for (const [k, v] of s.writes) this.#writes.set(k, v)
+  /** Contents, oldest first. */
+  dump (): DedupDump {
+    const auditIDs: Fingerprint[] = []
+    for (const [hi, lo] of this.#auditIDs.entries()) auditIDs.push([hi, lo])
+    const writes: WriteRow[] = []
+    for (const [hi, lo, tag] of this.#writes.entries()) {
+      const row: WriteRow = [hi, lo, tag]
+      const link = this.#links.size > 0 ? this.#links.get(fp(hi, lo)) : undefined
+      if (link !== undefined) row.push(link.changeKey ?? null, link.claimedBy ?? null)
+      writes.push(row)
+    }
+    return { auditIDs, writes }
+  }
+
+  /** Into an empty Dedup: a dump of this one, or of the release that kept the keys themselves. */
+  load (s: LegacyDedupDump): void {
+    for (const a of s.auditIDs) {
+      const [hi, lo] = typeof a === 'string' ? fingerprint(a) : a
+      if (this.#auditIDs.find(hi, lo) < 0) this.#auditIDs.add(hi, lo)
+    }
+    for (const w of s.writes) {
+      let hi: number, lo: number, sources: number, link: Link | undefined
+      if (typeof w[0] === 'string') {
+        const [key, rec] = w as [string, { sources: number, changeKey?: string, claimedBy?: string }]
+        ;[hi, lo] = fingerprint(key)
+        sources = rec.sources
+        if (rec.changeKey !== undefined || rec.claimedBy !== undefined) link = { changeKey: rec.changeKey, claimedBy: rec.claimedBy }
+      } else {
+        const row = w as WriteRow
+        ;[hi, lo, sources] = row
+        if (row.length > 3) link = { changeKey: row[3] ?? undefined, claimedBy: row[4] ?? undefined }
+      }
+      if (this.#writes.find(hi, lo) >= 0) continue
+      this.#writes.setTag(this.#writes.add(hi, lo, this.#unlink), sources)
+      if (link !== undefined) this.#links.set(fp(hi, lo), link)
+    }
   }
 
   get size (): { auditIDs: number, writes: number } {
     return { auditIDs: this.#auditIDs.size, writes: this.#writes.size }
+  }
+
+  #record (hi: number, lo: number, sources: number): WriteRecord {
+    const writes = this.#writes
+    const links = this.#links
+    const key = fp(hi, lo)
+    // Written only while the write is still remembered: a record kept past
+    // its eviction (capacity writes later) leaves nothing behind.
+    const link = (): Link | undefined => {
+      let l = links.get(key)
+      if (l === undefined && writes.find(hi, lo) >= 0) links.set(key, l = {})
+      return l
+    }
+    return {
+      sources,
+      get changeKey () { return links.get(key)?.changeKey },
+      set changeKey (v) { const l = link(); if (l !== undefined) l.changeKey = v },
+      get claimedBy () { return links.get(key)?.claimedBy },
+      set claimedBy (v) { const l = link(); if (l !== undefined) l.claimedBy = v }
+    }
   }
 }
 

@@ -38,21 +38,44 @@ export class Interner {
     return s
   }
 
+  /** Labels with their strings pooled, as one frozen copy per distinct set (a ReplicaSet's pods all have its labels). */
   labels (l: Record<string, string> | undefined): Record<string, string> | undefined {
     if (l === undefined || l === null || typeof l !== 'object') return l
     const out: Record<string, string> = {}
-    for (const k of Object.keys(l)) out[this.intern(k)] = typeof l[k] === 'string' ? this.intern(l[k]) : l[k]
-    return out
+    let h = 0x27d4eb2f
+    for (const k of Object.keys(l)) {
+      const v = l[k]
+      const key = this.intern(k)
+      out[key] = typeof v === 'string' ? this.intern(v) : v
+      h = mix(mix(h, stringHash(key)), typeof v === 'string' ? stringHash(v) : 0)
+    }
+    return shareShallow(out, h, this)
   }
 }
 
 type Meta = NonNullable<K8sObject['metadata']>
 
+/** Owner references as one frozen copy per distinct list: siblings (a ReplicaSet's pods) share their owner's. */
 function ownerRefs (refs: OwnerRef[], pool: Interner): OwnerRef[] {
   if (!Array.isArray(refs)) return refs
-  return refs.map(r => r !== null && typeof r === 'object'
-    ? { apiVersion: pool.intern(r.apiVersion), kind: pool.intern(r.kind), name: r.name, uid: r.uid, ...(r.controller !== undefined ? { controller: r.controller } : {}) }
-    : r)
+  let h = 0x5bd1e995
+  const out = refs.map(r => {
+    if (r === null || typeof r !== 'object') return r
+    h = mix(mix(h, typeof r.uid === 'string' ? stringHash(r.uid) : 0), typeof r.name === 'string' ? stringHash(r.name) : 0)
+    return { apiVersion: pool.intern(r.apiVersion), kind: pool.intern(r.kind), name: r.name, uid: r.uid, ...(r.controller !== undefined ? { controller: r.controller } : {}) }
+  })
+  return shareShallow(out, h, pool)
+}
+
+/** `v` (plain data, hash `h`) or the equal copy already in the pool's subtree table; frozen either way once shared. */
+function shareShallow<T extends object> (v: T, h: number, pool: Interner): T {
+  const slots = pool.subtrees
+  if (slots.length === 0) return v
+  const slot = (h >>> 0) % slots.length
+  const seen = slots[slot]
+  if (seen !== undefined && sameJson(seen, v)) return seen as T
+  slots[slot] = deepFreeze(v)
+  return v
 }
 
 /** metadata without managedFields and the never-read annotations; repeated strings shared. */
@@ -85,7 +108,7 @@ export function slimToLinks (o: K8sObject, pool: Interner): K8sObject {
 }
 
 /** A Pod as a link in an owner chain, with nothing shared: what the state journal keeps of Pods and ReplicaSets. */
-const UNSHARED = new Interner(0)
+const UNSHARED = new Interner(0, 64, 0)
 export function podLink (o: K8sObject): K8sObject { return slimToLinks(o, UNSHARED) }
 
 /** An Event as the correlator reads it: what it is about, why, how often. */
