@@ -73,6 +73,8 @@ export interface App {
   onClose: (f: () => Promise<void>) => void
   /** Write the whole correlation state and empty the journal (also at close). */
   snapshot: () => void
+  /** snapshot() when the journal is due for one (what the clock does between batches); true when written. */
+  snapshotIfDue: () => boolean
   /** A WAL checkpoint by the background worker (started by start()), as it reports it. */
   checkpoint: () => Promise<CheckpointResult | Error | undefined>
   /** What start-up restored: journal entries replayed and how long it took. */
@@ -205,10 +207,17 @@ export async function createApp (opts: AppOptions): Promise<App> {
     lastSnapshotAt = now()
     log.debug({ bytes, ms: Math.round(performance.now() - t), open: pipeline.correlator.openCount, objects: pipeline.correlator.indexSize }, 'correlation state snapshot written')
   }
-  const maybeSnapshot = (): void => {
-    if (storeFailed !== undefined) return
+  const maybeSnapshot = (): boolean => {
+    if (storeFailed !== undefined) return false
     const j = state.journalSize
-    if (j.bytes >= every.bytes || j.rows >= every.rows || (j.rows > 0 && now() - lastSnapshotAt >= every.ms)) snapshot()
+    if (!(j.bytes >= every.bytes || j.rows >= every.rows || (j.rows > 0 && now() - lastSnapshotAt >= every.ms))) return false
+    // Not during a first sync (a 100,000-object list journals about 64 MiB):
+    // a snapshot then would be written again moments later, and it held up the
+    // sync by about a second. Deferred up to 4x the size, so a source that
+    // never gets ready cannot grow the journal without bound.
+    if (j.bytes < every.bytes * 4 && j.rows < every.rows * 4 && !ctx.readiness().ready) return false
+    snapshot()
+    return true
   }
   let closing = false
   // (After a failed commit nothing more can be written: the clock stops with the input.)
@@ -293,6 +302,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
     readinessNotes,
     onClose: f => { closers.push(f) },
     snapshot,
+    snapshotIfDue: maybeSnapshot,
     checkpoint: async () => await checkpointer?.run(),
     restored,
     listen: async () => {
