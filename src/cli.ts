@@ -5,7 +5,6 @@ import { realpathSync } from 'node:fs'
 import { loadConfig, type Flags } from './config.js'
 import { isKubechangesError } from './errors.js'
 import { runReplay } from './sources/replay.js'
-import { runCertsCommand } from './tls/certs.js'
 import { runRedeliver } from './cli/redeliver.js'
 
 // kubechanges serve | replay FILE | certs | tail. Exit codes: 0 ok, 1 runtime
@@ -67,7 +66,8 @@ export async function main (argv: string[], io: Io = defaultIo): Promise<number>
     switch (cmd) {
       case 'serve': return await serve(rest, io)
       case 'replay': return await runReplay(rest, io)
-      case 'certs': return await runCertsCommand(rest, io.out, io.err)
+      // Imported here: node-forge is for `certs` alone, and serve need not hold it in memory.
+      case 'certs': return await (await import('./tls/certs.js')).runCertsCommand(rest, io.out, io.err)
       case 'redeliver': return await runRedeliver(rest, io)
       case 'tail': return await (await import('./cli/tail.js')).runTail(rest, io)
       case '-h': case '--help': case 'help':

@@ -301,3 +301,15 @@ t.test('certs command reports an unwritable --out with exit 1', async t => {
   t.equal(r.code, 1)
   t.match(r.err.join('\n'), /cannot write to/)
 })
+
+t.test('`kubechanges certs` through the CLI entry point (which loads the certs code on demand)', async t => {
+  const { main } = await import('../../src/cli.js')
+  const outDir = join(await mkdtemp(join(tmpdir(), 'kc-cli-main-')), 'certs')
+  t.teardown(() => rm(join(outDir, '..'), { recursive: true, force: true }))
+  const out: string[] = []
+  const err: string[] = []
+  t.equal(await main(['certs', '--service', 'web', '--namespace', 'shop', '--out', outDir], { out: l => { out.push(l) }, err: l => { err.push(l) }, env: {} }), 0)
+  t.same(err, [])
+  t.match(out[out.length - 1], /^caBundle: /)
+  t.equal(new X509Certificate(await readFile(join(outDir, 'tls.crt'))).subject.split('\n').find(l => l.startsWith('CN=')), 'CN=web.shop.svc')
+})
