@@ -5,7 +5,8 @@
 // consumer can drop duplicates. `format: cdevents` maps workload changes to
 // CDEvents (spec v0.4) for CD tooling; other changes stay kubechanges events.
 
-import { CloudEvent, HTTP } from 'cloudevents'
+import type { CloudEvent } from 'cloudevents'
+import { lazy } from '../lazy.js'
 import type { Change } from '../model.js'
 import type { Digest } from './digest.js'
 import { post, sinkUrl, DEFAULT_TIMEOUT_MS } from './http-post.js'
@@ -43,9 +44,11 @@ function extensions (outcome: string, cluster: string | undefined): Record<strin
   return { outcome, ...(cluster !== undefined ? { cluster } : {}) }
 }
 
+const sdk = lazy<typeof import('cloudevents')>('cloudevents')
+
 /** The kubechanges event of one change: type io.kubechanges.change.<type>, data = the Change. */
 export function changeEvent (change: Change): CloudEvent<Change> {
-  return new CloudEvent<Change>({
+  return new (sdk().CloudEvent)<Change>({
     specversion: '1.0',
     id: change.id,
     type: `${CHANGE_EVENT_TYPE_PREFIX}${change.type}`,
@@ -61,7 +64,7 @@ export function changeEvent (change: Change): CloudEvent<Change> {
 /** A digest: type io.kubechanges.digest.<type>, subject the actor, data = the Digest. */
 export function digestEvent (d: Digest): CloudEvent<Digest> {
   const failed = (d.outcomes.failed ?? 0) + (d.outcomes['timed-out'] ?? 0)
-  return new CloudEvent<Digest>({
+  return new (sdk().CloudEvent)<Digest>({
     specversion: '1.0',
     id: d.id,
     type: `${DIGEST_EVENT_TYPE_PREFIX}${d.type}`,
@@ -123,7 +126,7 @@ export function cdevent (change: Change): { type: string; body: Record<string, u
 function cdeventEvent (change: Change): CloudEvent<unknown> | undefined {
   const cd = cdevent(change)
   if (cd === undefined) return undefined
-  return new CloudEvent<unknown>({
+  return new (sdk().CloudEvent)<unknown>({
     specversion: '1.0',
     id: change.id,
     type: cd.type,
@@ -140,7 +143,7 @@ function cdeventEvent (change: Change): CloudEvent<unknown> | undefined {
 
 export function createCloudEventsSink (opts: CloudEventsSinkOptions): Sink {
   const url = sinkUrl('cloudevents', opts.name, opts.url)
-  const encode = opts.mode === 'structured' ? HTTP.structured : HTTP.binary
+  const encode = opts.mode === 'structured' ? sdk().HTTP.structured : sdk().HTTP.binary
   const send = async (event: CloudEvent<unknown>): Promise<void> => {
     const message = encode(event)
     const headers: Record<string, string> = {}

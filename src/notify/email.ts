@@ -3,8 +3,9 @@
 // send is recognisable downstream. SMTP credentials never leave this file:
 // every error is rebuilt from scrubbed text as errors.DELIVERY_FAILED.
 
-import nodemailer from 'nodemailer'
+import type Nodemailer from 'nodemailer'
 import type { SMTPPoolOptions } from 'nodemailer'
+import { lazy } from '../lazy.js'
 import { errors } from '../errors.js'
 import type { Change } from '../model.js'
 import type { Digest } from './digest.js'
@@ -12,6 +13,8 @@ import { changeLink, messageIdFor, renderHtml, renderSubject, renderText } from 
 import { renderDigestHtml, renderDigestSubject, renderDigestText } from './render-digest.js'
 import type { DeliverOptions, Sink } from './sink.js'
 import { renderPart, type CompiledTemplates } from './template.js'
+
+const nodemailer = lazy<typeof Nodemailer>('nodemailer')
 
 export interface EmailSinkOptions {
   name: string
@@ -132,7 +135,7 @@ export function createEmailSink (opts: EmailSinkOptions): Sink {
     transportOptions.pool = true
     if (opts.maxConnections !== undefined) transportOptions.maxConnections = opts.maxConnections
   }
-  const transport = nodemailer.createTransport(transportOptions)
+  const transport = nodemailer().createTransport(transportOptions)
   // Transport-level errors (e.g. OAuth2 refresh) also fail the send in progress; never let them crash the process.
   transport.on('error', () => {})
   let closed = false

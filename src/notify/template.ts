@@ -5,7 +5,8 @@
 // the sink and the line, never at delivery. At delivery a missing optional
 // field (no actor, no images) renders as empty.
 
-import { Liquid } from 'liquidjs'
+import type { Liquid } from 'liquidjs'
+import { lazy } from '../lazy.js'
 import type { Template } from 'liquidjs'
 import { errors } from '../errors.js'
 import type { Change } from '../model.js'
@@ -75,8 +76,17 @@ function checkPath (segments: Array<string | number | unknown>): string | undefi
   return undefined
 }
 
-const plain = new Liquid({ strictFilters: true, ownPropertyOnly: true, jsTruthy: false })
-const escaping = new Liquid({ strictFilters: true, ownPropertyOnly: true, outputEscape: 'escape' })
+// Made on the first template: a configuration without templates never loads liquidjs.
+const liquid = lazy<typeof import('liquidjs')>('liquidjs')
+let engines: { plain: Liquid, escaping: Liquid } | undefined
+function engine (part: string): Liquid {
+  const { Liquid } = liquid()
+  engines ??= {
+    plain: new Liquid({ strictFilters: true, ownPropertyOnly: true, jsTruthy: false }),
+    escaping: new Liquid({ strictFilters: true, ownPropertyOnly: true, outputEscape: 'escape' })
+  }
+  return part === 'html' ? engines.escaping : engines.plain
+}
 
 function lineOf (err: unknown): string {
   const m = /line:(\d+)/.exec(String((err as Error)?.message ?? ''))
@@ -93,18 +103,18 @@ export function compileTemplates (sink: string, path: string, config: TemplateCo
     const src = config[part]
     if (src === undefined) continue
     // HTML output escapes every value (use `| raw` to opt out); subject and text are plain.
-    const engine = part === 'html' ? escaping : plain
+    const liq = engine(part)
     const where = `${path}.${part} (sink "${sink}")`
     let tpl: Template[]
     try {
-      tpl = engine.parse(src)
+      tpl = liq.parse(src)
     } catch (err) {
       const msg = String((err as Error).message).split('\n')[0].replace(/, line:\d+, col:\d+$/, '')
       throw errors.BAD_CONFIG(`${where}: ${lineOf(err)}: ${msg}`)
     }
     let globals: Record<string, Array<{ segments: unknown[], location?: { row: number } }>> = {}
     try {
-      globals = engine.analyzeSync(tpl).globals as unknown as typeof globals
+      globals = liq.analyzeSync(tpl).globals as unknown as typeof globals
     } catch { /* analysis is a help, not a gate */ }
     for (const uses of Object.values(globals)) {
       for (const v of uses) {
@@ -113,7 +123,7 @@ export function compileTemplates (sink: string, path: string, config: TemplateCo
       }
     }
     out[part] = (scope: TemplateScope): string => {
-      const s = engine.renderSync(tpl, scope) as string
+      const s = liq.renderSync(tpl, scope) as string
       return part === 'subject' ? s.replace(/\s+/g, ' ').trim() : s
     }
   }
