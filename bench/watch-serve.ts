@@ -185,6 +185,14 @@ async function main (): Promise<void> {
     const baseline = await metric(port, 'kubechanges_informer_events_total')
     const streamT0 = Date.now() - t0
     api.send({ type: 'stream', rate, seconds } satisfies ToChild)
+    // V8 heap in use, every 2 s: its lowest values (just after a collection)
+    // are the live heap, so a first and last minute with the same minimum mean
+    // RSS rose with garbage not yet collected, not with state kept.
+    const heapSamples: Array<[number, number]> = []
+    const heapSampler = setInterval(() => {
+      // (A scrape that fails or comes back without the metric sums to 0: not a sample.)
+      metric(port, 'kubechanges_nodejs_heap_size_used_bytes').then(b => { if (b > 0) heapSamples.push([Date.now() - t0, b / 1048576]) }, () => {})
+    }, 2000)
     const alive = (): void => {
       if (srv.exitCode !== null || srv.signalCode !== null) throw new Error(`the server exited (${srv.exitCode ?? srv.signalCode ?? ''}) under watch traffic after ${((Date.now() - t0) / 1000).toFixed(1)} s, peak RSS ${samples.reduce((m, x) => Math.max(m, x[1]), 0).toFixed(0)} MB`)
     }
@@ -194,6 +202,7 @@ async function main (): Promise<void> {
     let consumed = 0
     await until('every watch event consumed', 120_000, async () => (consumed = await metric(port, 'kubechanges_informer_events_total') - baseline) >= written).catch(() => {})
     clearInterval(sampler)
+    clearInterval(heapSampler)
     const end = status(pid)
     const steady = samples.filter(s => s[0] >= streamT0)
     const firstMin = steady.filter(s => s[0] < streamT0 + 60_000).map(s => s[1])
@@ -201,11 +210,15 @@ async function main (): Promise<void> {
     const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
     const max = (xs: number[]): number => xs.reduce((a, b) => Math.max(a, b), 0)
     console.log(`steady: ${written} writes in ${(streamed.ms / 1000).toFixed(0)} s (${(written / streamed.ms * 1000).toFixed(0)} events/s); consumed ${consumed} of ${written}${consumed === written ? ' (all)' : ' — MISSING EVENTS'}`)
+    const heapMin = (from: number, to: number): number => Math.min(...heapSamples.filter(h => h[0] >= from && h[0] < to).map(h => h[1]))
+    const heapFirst = heapMin(streamT0, streamT0 + 60_000)
+    const heapLast = heapMin(streamT0 + (seconds - 60) * 1000, Infinity)
+    console.log(`steady V8 heap in use, lowest (≈ live heap): first minute ${heapFirst.toFixed(0)} MB, last minute ${heapLast.toFixed(0)} MB`)
     console.log(`steady RSS: first minute avg ${avg(firstMin).toFixed(0)} MB (max ${max(firstMin).toFixed(0)}), last minute avg ${avg(lastMin).toFixed(0)} MB (max ${max(lastMin).toFixed(0)}), slope ${(slope(steady.map(([x, y]) => [x / 1000, y])) * 60).toFixed(1)} MB/min`)
     if (heapSnapshotEnd) await takeHeapSnapshot()
     console.log(`peak RSS over the whole run (VmHWM): ${end.hwm.toFixed(0)} MB; RSS at end ${end.rss.toFixed(0)} MB`)
     console.log(`load average at start ${load0.map(l => l.toFixed(2)).join(' ')}, at end ${loadavg().map(l => l.toFixed(2)).join(' ')}`)
-    console.log(JSON.stringify({ objects: listed, flags: variant, syncMs, syncCpuS: syncCpu, apiserverCpuS: apiCpu, rssAfterSyncMB: Math.round(afterSync.rss), peakMB: Math.round(end.hwm), steadyFirstMinMB: Math.round(avg(firstMin)), steadyLastMinMB: Math.round(avg(lastMin)), written, consumed, load: loadavg() }))
+    console.log(JSON.stringify({ objects: listed, flags: variant, syncMs, syncCpuS: syncCpu, apiserverCpuS: apiCpu, rssAfterSyncMB: Math.round(afterSync.rss), peakMB: Math.round(end.hwm), steadyFirstMinMB: Math.round(avg(firstMin)), steadyLastMinMB: Math.round(avg(lastMin)), liveHeapFirstMinMB: Math.round(heapFirst), liveHeapLastMinMB: Math.round(heapLast), written, consumed, load: loadavg() }))
     process.kill(pid, 'SIGKILL')
     await new Promise(resolve => { if (srv.exitCode !== null || srv.signalCode !== null) resolve(null); else srv.once('exit', resolve) })
     }

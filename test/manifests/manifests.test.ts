@@ -524,8 +524,8 @@ t.test('Deployment: args, mounts, volumes, env', async t => {
 
   t.same(c.envFrom, [{ secretRef: { name: 'kubechanges-smtp', optional: true } }], 'optional SMTP settings')
   const nodeOptions = (c.env ?? []).find((e: J) => e.name === 'NODE_OPTIONS')
-  t.equal(nodeOptions?.value, '--max-old-space-size=256 --max-semi-space-size=2', 'the V8 heap stays inside the 400Mi limit (sized in the README)')
-  t.equal(c.resources?.limits?.memory, '400Mi')
+  t.equal(nodeOptions?.value, '--max-old-space-size=192 --max-semi-space-size=2', 'the V8 heap stays inside the 320Mi limit (sized in the README)')
+  t.equal(c.resources?.limits?.memory, '320Mi')
   for (const e of (c.env ?? []).filter((e: J) => e.name !== 'NODE_OPTIONS')) {
     t.equal(e.value, undefined, `${String(e.name)} is not a literal in the manifest`)
     t.equal(e.valueFrom?.secretKeyRef?.optional, true, `${String(e.name)} is optional`)
