@@ -9,15 +9,27 @@ import type { Sink } from './sink.js'
 
 export interface LogSinkOptions {
   name: string
-  /** Receives one line without the trailing newline; defaults to stdout. */
-  write?: (line: string) => void
+  /** Receives one line without the trailing newline; defaults to stdout. Delivered once it returns (or its promise resolves). */
+  write?: (line: string) => void | Promise<void>
+}
+
+/**
+ * A line to stdout, resolved once it has left the process. A write to a pipe
+ * whose reader is behind is queued inside the process (Node writes pipes
+ * synchronously only while the pipe has room): marking it delivered then
+ * would lose it to a SIGKILL, though the outbox says delivered.
+ */
+function toStdout (line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(line + '\n', err => { if (err === undefined || err === null) resolve(); else reject(err) })
+  })
 }
 
 export function createLogSink (opts: LogSinkOptions): Sink {
-  const write = opts.write ?? ((line: string) => { process.stdout.write(line + '\n') })
-  const line = (doc: unknown): void => {
+  const write = opts.write ?? toStdout
+  const line = async (doc: unknown): Promise<void> => {
     try {
-      write(JSON.stringify(doc))
+      await write(JSON.stringify(doc))
     } catch (err) {
       throw errors.DELIVERY_FAILED(`log sink "${opts.name}": ${err instanceof Error ? err.message : String(err)}`)
     }
@@ -26,10 +38,10 @@ export function createLogSink (opts: LogSinkOptions): Sink {
     name: opts.name,
     type: 'log',
     async deliver (change: Change): Promise<void> {
-      line(change)
+      await line(change)
     },
     async deliverDigest (digest: Digest): Promise<void> {
-      line(digest)
+      await line(digest)
     },
     async close (): Promise<void> {}
   }

@@ -20,7 +20,7 @@ t.test('an old outbox is rebuilt once, keeping every row', async t => {
   old.close()
 
   const lines: string[] = []
-  const rig = createRig({ file, sinks: [createLogSink({ name: 'log', write: l => lines.push(l) })] })
+  const rig = createRig({ file, sinks: [createLogSink({ name: 'log', write: l => { lines.push(l) } })] })
   t.teardown(() => rig.close())
   t.match(rig.outbox.deliveriesFor('old-done'), [{ state: 'delivered', deliveredAt: 5 }])
   t.match(rig.outbox.deliveriesFor('old-pending'), [{ state: 'pending', attempts: 3, lastError: 'was down' }])

@@ -71,7 +71,10 @@ async function until<T> (f: () => Promise<T | undefined>, why: () => string, ms 
   }
 }
 
-const printed = (p: Proc): Change[] => p.stdout.join('').split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Change)
+// Complete lines only: a SIGKILL can cut the line being written (the rest was
+// still queued inside the process, so that change was not marked delivered
+// and the next process prints it whole).
+const printed = (p: Proc): Change[] => p.stdout.join('').split('\n').slice(0, -1).filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Change)
 /** As the apiserver does: a 503 or 429 (overload) is sent again. */
 async function post (url: string, events: unknown[]): Promise<number> {
   for (let n = 0; ; n++) {
