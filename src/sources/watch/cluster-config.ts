@@ -45,7 +45,8 @@ export class ClusterConfig implements ClusterAccess {
 
   /** YAML or JSON text of one kubeconfig file; throws client-node's messages for malformed entries. */
   loadFromString (text: string): void {
-    const obj = (parseYaml(text) ?? {}) as Record<string, unknown>
+    // Merge keys (<<) as kubectl's YAML 1.1 parser and client-node's js-yaml take them.
+    const obj = (parseYaml(text, { merge: true }) ?? {}) as Record<string, unknown>
     this.clusters = newClusters(obj.clusters)
     this.contexts = newContexts(obj.contexts)
     this.users = newUsers(obj.users)

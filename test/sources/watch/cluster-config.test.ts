@@ -77,6 +77,28 @@ for (const [name, cluster, user] of cases) {
   })
 }
 
+t.test('YAML anchors and merge keys, as client-node (js-yaml) reads them', async t => {
+  const text = [
+    'current-context: c',
+    'clusters:',
+    '- name: k',
+    '  cluster: &base { server: "https://k.example:6443", insecure-skip-tls-verify: true }',
+    '- name: k2',
+    '  cluster:',
+    '    <<: *base',
+    '    tls-server-name: other.internal',
+    'users: [{ name: u, user: { token: abc } }]',
+    'contexts: [{ name: c, context: { cluster: k2, user: u } }]'
+  ].join('\n')
+  const theirs = new KubeConfig()
+  theirs.loadFromString(text)
+  const ours = new ClusterConfig()
+  ours.loadFromString(text)
+  t.same(ours.getCurrentCluster(), theirs.getCurrentCluster())
+  t.match(ours.getCurrentCluster(), { server: 'https://k.example:6443', skipTLSVerify: true, tlsServerName: 'other.internal' })
+  t.same(await applied(ours), await applied(theirs))
+})
+
 t.test('a user the context does not name: nothing applied, as client-node', async t => {
   const text = kubeconfig('server: https://k.example:6443', 'token: abc').replace('user: u, namespace', 'user: ghost, namespace')
   const theirs = new KubeConfig()
