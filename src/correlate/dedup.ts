@@ -7,7 +7,7 @@ import { FingerprintSet, fingerprint } from './fingerprints.js'
 // resourceVersion) is one write: the second sighting only contributes what
 // the first lacked, the actor.
 //
-// Both memories are fixed-size fingerprint sets (fingerprints.ts): the last
+// Both memories are bounded fingerprint sets (fingerprints.ts): the last
 // `max` auditIDs and the last `max` writes, whatever the traffic.
 
 export interface WriteRecord {

@@ -1,6 +1,7 @@
 // A set of the most recent `capacity` keys, kept as 64-bit fingerprints in
-// typed arrays: its memory is bounded by the capacity, never by the traffic. Dedup remembers a few hundred thousand writes and
-// auditIDs; as strings in an LRU they cost about 120 bytes each (the key,
+// typed arrays: its memory is bounded by the capacity, never by the traffic.
+// Dedup remembers a few hundred thousand writes and auditIDs; as strings in
+// an LRU they cost about 120 bytes each (the key,
 // a Map entry, a record object) and grew the process by 25–45 MB over the
 // first minutes of watch traffic. Here an entry is 9 bytes plus its slots
 // (under 20 bytes: 4 MB for 200,000), allocated as the set fills.

@@ -80,10 +80,12 @@ function checkPath (segments: Array<string | number | unknown>): string | undefi
 const liquid = lazy<typeof import('liquidjs')>('liquidjs')
 let engines: { plain: Liquid, escaping: Liquid } | undefined
 function engine (part: string): Liquid {
-  const { Liquid } = liquid()
-  engines ??= {
-    plain: new Liquid({ strictFilters: true, ownPropertyOnly: true, jsTruthy: false }),
-    escaping: new Liquid({ strictFilters: true, ownPropertyOnly: true, outputEscape: 'escape' })
+  if (engines === undefined) {
+    const { Liquid } = liquid()
+    engines = {
+      plain: new Liquid({ strictFilters: true, ownPropertyOnly: true, jsTruthy: false }),
+      escaping: new Liquid({ strictFilters: true, ownPropertyOnly: true, outputEscape: 'escape' })
+    }
   }
   return part === 'html' ? engines.escaping : engines.plain
 }

@@ -94,18 +94,28 @@ export class ClusterConfig implements ClusterAccess {
     return ctx === null ? null : this.getUser(ctx.user)
   }
 
-  /** True when applying this context needs client-node's full KubeConfig (proxy, azure/gcp/oidc). */
-  needsFullClient (): boolean {
+  /**
+   * Who puts the credentials on a request, in client-node's order (azure,
+   * gcp, exec, token file, oidc): ours for exec and token files, client-node's
+   * full KubeConfig for a proxy or the other auth-providers.
+   */
+  authBy (): 'none' | 'exec' | 'file' | 'client-node' {
     const cluster = this.getCurrentCluster()
     const user = this.getCurrentUser()
-    if (cluster?.proxyUrl !== undefined && cluster.proxyUrl !== '') return true
-    if (user === null || this.#exec.isAuthProvider(user) || this.#file.isAuthProvider(user) === true) return false
-    return user.authProvider !== undefined && user.authProvider !== null
+    if (cluster?.proxyUrl !== undefined && cluster.proxyUrl !== '') return 'client-node'
+    if (user === null) return 'none'
+    const provider = user.authProvider?.name
+    if (provider === 'azure' || provider === 'gcp') return 'client-node'
+    if (this.#exec.isAuthProvider(user)) return 'exec'
+    // (FileAuth.isAuthProvider answers with the token file's path, not a boolean.)
+    if (Boolean(this.#file.isAuthProvider(user))) return 'file'
+    return user.authProvider !== undefined && user.authProvider !== null ? 'client-node' : 'none'
   }
 
   /** client-node's KubeConfig.applyToHTTPSOptions: TLS, impersonation, credentials and a fresh agent. */
   async applyToHTTPSOptions (opts: https.RequestOptions): Promise<void> {
-    if (this.needsFullClient()) {
+    const by = this.authBy()
+    if (by === 'client-node') {
       await (await this.#fullClient()).applyToHTTPSOptions(opts)
       return
     }
@@ -123,8 +133,8 @@ export class ClusterConfig implements ClusterAccess {
       // Our requests always pass headers as an object (never the raw array form).
       const headers = (opts.headers ??= {}) as http.OutgoingHttpHeaders
       if (user.impersonateUser !== undefined && user.impersonateUser !== null) headers['Impersonate-User'] = user.impersonateUser
-      if (this.#exec.isAuthProvider(user)) await this.#exec.applyAuthentication(user, opts)
-      else if (this.#file.isAuthProvider(user) === true) await this.#file.applyAuthentication(user, opts)
+      if (by === 'exec') await this.#exec.applyAuthentication(user, opts)
+      else if (by === 'file') await this.#file.applyAuthentication(user, opts)
       if (user.token !== undefined && user.token !== '') (opts.headers as http.OutgoingHttpHeaders).Authorization = `Bearer ${user.token}`
       if (user.username !== undefined && user.username !== '') opts.auth = `${user.username}:${user.password ?? ''}`
     }

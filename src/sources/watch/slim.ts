@@ -49,7 +49,7 @@ export class Interner {
       out[key] = typeof v === 'string' ? this.intern(v) : v
       h = mix(mix(h, stringHash(key)), typeof v === 'string' ? stringHash(v) : 0)
     }
-    return shareShallow(out, h, this)
+    return shareIn(out, h, this)
   }
 }
 
@@ -64,11 +64,11 @@ function ownerRefs (refs: OwnerRef[], pool: Interner): OwnerRef[] {
     h = mix(mix(h, typeof r.uid === 'string' ? stringHash(r.uid) : 0), typeof r.name === 'string' ? stringHash(r.name) : 0)
     return { apiVersion: pool.intern(r.apiVersion), kind: pool.intern(r.kind), name: r.name, uid: r.uid, ...(r.controller !== undefined ? { controller: r.controller } : {}) }
   })
-  return shareShallow(out, h, pool)
+  return shareIn(out, h, pool)
 }
 
 /** `v` (plain data, hash `h`) or the equal copy already in the pool's subtree table; frozen either way once shared. */
-function shareShallow<T extends object> (v: T, h: number, pool: Interner): T {
+function shareIn<T extends object> (v: T, h: number, pool: Interner): T {
   const slots = pool.subtrees
   if (slots.length === 0) return v
   const slot = (h >>> 0) % slots.length
@@ -220,13 +220,7 @@ export function shareDeep (v: unknown, pool: Interner, depth = 0): unknown {
   lastNodes = nodes
   lastShareable = shareable && nodes <= MAX_SHARED_NODES
   if (!lastShareable) return v
-  const slots = pool.subtrees
-  if (slots.length === 0) return v
-  const slot = h % slots.length
-  const seen = slots[slot]
-  if (seen !== undefined && sameJson(seen, v)) return seen
-  slots[slot] = deepFreeze(v)
-  return v
+  return shareIn(v, h, pool)
 }
 
 function deepFreeze (v: object): object {

@@ -70,6 +70,8 @@ for (const [name, cluster, user] of cases) {
     t.same(ours.getCurrentUser(), theirs.getCurrentUser(), 'the same user')
     const expected = await applied(theirs)
     t.same(await applied(ours), expected, 'the same request options')
+    // Only a proxy and the azure/gcp/oidc providers may need client-node's index (its ~70 MB).
+    t.equal(ours.authBy() === 'client-node', name.includes('proxy-url'), `applied by ${ours.authBy()}`)
     const bearer = { 'token file (what in-cluster service accounts use)': 'Bearer file-token-1', 'exec credential plugin': 'Bearer exec-token-one', 'bearer token, CA from a file': 'Bearer abc' }[name]
     if (bearer !== undefined) t.match(expected, { headers: { Authorization: bearer } }, 'the credential itself')
     // A second request (cached tokens and credentials) too.
@@ -118,6 +120,7 @@ t.test('the in-cluster service account, as loadFromCluster', async t => {
   t.same(ours.getCurrentCluster(), { name: 'inCluster', caFile: join(root, 'ca.crt'), server: 'https://[fd00::1]:443', skipTLSVerify: false })
   t.same(ours.getContextObject('inClusterContext')?.namespace, 'kubechanges')
   t.match(await applied(ours), { ca: 'SA-CA', headers: { Authorization: 'Bearer sa-token' }, agent: 'Agent' })
+  t.equal(ours.authBy(), 'file', 'the pod\'s token file is read here, without client-node\'s index')
   const plain = new ClusterConfig()
   plain.loadFromCluster({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '8080' }, root)
   t.equal(plain.getCurrentCluster()?.server, 'http://10.96.0.1:8080')
