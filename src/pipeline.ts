@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { Change, Observation } from './model.js'
 import { Correlator, type CorrelatorState } from './correlate/correlator.js'
 import type { KindsConfig } from './detectors/status/index.js'
-import { compactObservation } from './correlate/compact.js'
+import { compactBaseline, compactObservation } from './correlate/compact.js'
 import type { JournalEntry, ListedKind } from './store/state.js'
 import { eventListItems, normalizeAuditEvent } from './sources/audit.js'
 import type { PipelineMetrics } from './metrics.js'
@@ -138,7 +138,7 @@ export class Pipeline {
   /** Existing state from a source's first list: learned, never a change (unless a rollout is in progress). */
   baseline (obs: Observation): void {
     this.#atomic(() => {
-      if (this.#journal !== undefined && !this.#replaying) this.#record({ k: 'b', o: compactObservation(obs, this.#skips(obs)) })
+      if (this.#journal !== undefined && !this.#replaying) this.#record({ k: 'b', o: compactBaseline(obs, this.#skips(obs), this.correlator.resumed) })
       this.correlator.baseline(obs)
     })
   }

@@ -1,14 +1,8 @@
 import t from 'tap'
 import type { Test } from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { KubeConfig } from '@kubernetes/client-node'
-import pino from 'pino'
-import { FakeApiServer } from '../helpers/fake-apiserver.js'
-import { Cluster, CONTROLLERS, USERS, R } from '../helpers/cluster.js'
+import { mirroredCluster, sleep, until, watchFor } from '../helpers/watch-app.js'
+import { CONTROLLERS, USERS, R } from '../helpers/cluster.js'
 import { eventList, testApp, type TestApp } from '../helpers/app.js'
-import { createWatchSource, type WatchSource } from '../../src/sources/watch.js'
 import type { Change } from '../../src/model.js'
 
 // A crash with the watch on, against the protocol-faithful fake apiserver.
@@ -18,38 +12,10 @@ import type { Change } from '../../src/model.js'
 // of a blank baseline, and reports nothing twice. With audit on too, the
 // batches the apiserver re-sends after the restart name the actors.
 
-function collection (r: { group: string, version: string, resource: string }): string {
-  return r.group === '' ? `/api/${r.version}/${r.resource}` : `/apis/${r.group}/${r.version}/${r.resource}`
-}
-const sleep = async (ms: number): Promise<void> => { await new Promise(r => setTimeout(r, ms)) }
-async function until (f: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`condition not met in time: ${what}`)
-    await sleep(15)
-  }
-}
-
-async function watchFor (a: TestApp, api: FakeApiServer): Promise<WatchSource> {
-  const kc = new KubeConfig()
-  kc.loadFromOptions(api.kubeConfigOptions())
-  const w = createWatchSource({ kc, pipeline: a.app.pipeline, log: pino({ level: 'silent' }), registry: a.app.metrics.registry, now: () => a.clock.now, backoff: { initialMs: 20, maxMs: 100 } })
-  w.start()
-  let synced = false
-  void w.synced().then(() => { synced = true })
-  await until(() => synced, 'every informer listed')
-  return w
-}
-
 const brief = (c: Change): string => `${c.type} ${c.outcome} ${c.object.kind} ${c.object.name} by ${c.actor?.username ?? null}`
 
 async function scenario (t: Test, withAudit: boolean): Promise<{ before: Change[], after: Change[], stored: Change[] }> {
-  const dir = mkdtempSync(join(tmpdir(), 'kc-watch-restart-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const c = new Cluster()
-  const api = await FakeApiServer.create()
-  t.teardown(async () => { await api.close() })
-  c.onWrite = (type, r, obj) => { api.mirror(collection(r), type, obj) }
+  const { dir, c, api } = await mirroredCluster(t, 'kc-watch-restart-')
   // Running before kubechanges starts: web (with its Service) and api.
   c.service(USERS.alice, 'shop', 'web', { app: 'web' })
   c.service(USERS.alice, 'shop', 'old', { app: 'old' })
