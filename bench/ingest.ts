@@ -11,6 +11,13 @@
 // work never lands on the server's thread. The measurement alternates slices
 // (kubechanges, bare, kubechanges, bare, …; `rounds` of each) so that both
 // sides see the same minutes of a shared machine's load.
+//
+// With `durableFloor`, a third server takes part in the same rounds: the bare
+// one plus what any server must do before its 200 when an acknowledged batch
+// may not be lost (issue 8): one SQLite transaction writing the body, on the
+// store's settings (WAL, synchronous NORMAL, checkpoints by the same
+// background worker). It is the floor of a durable ingest; the bare one of any
+// ingest.
 
 import { fork, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -21,9 +28,11 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import v8 from 'node:v8'
 import vm from 'node:vm'
+import Database from 'better-sqlite3'
 import pino from 'pino'
 import { createApp, type App } from '../src/app.js'
 import { applyFile, DEFAULTS } from '../src/config.js'
+import { AUTOCHECKPOINT_PAGES, Checkpointer } from '../src/store/checkpointer.js'
 import { batchMix, type BatchShape } from './audit-batches.js'
 import { knownObjects } from './known-objects.js'
 import type { ClientFigures, ClientInit, ClientMessage, ClientRun } from './ingest-client.js'
@@ -66,6 +75,10 @@ export interface IngestRun {
   bare: ServerFigures
   /** kubechanges events/s ÷ bare events/s (target ≥ 0.8). */
   ratio: number
+  /** With durableFloor: the bare server that also commits each body to SQLite before its 200. */
+  durable?: ServerFigures
+  /** durable events/s ÷ bare events/s: what durability alone costs. */
+  durableRatio?: number
 }
 
 export interface IngestBenchResult {
@@ -115,6 +128,8 @@ export interface IngestBenchOptions {
    * Changes GC timing a little, so off by default.
    */
   liveHeap?: boolean
+  /** Also measure the durable floor (a third side in the same rounds). */
+  durableFloor?: boolean
   /** Objects the app already knows before the first batch, as a watch's first list gives them (bench/known-objects.ts). */
   objects?: number
   /** Progress lines (RSS every 10 %); stderr by default, `false` for none. */
@@ -196,7 +211,7 @@ type SliceOptions = Omit<ClientRun, 'type' | 'name' | 'port' | 'check' | 'first'
 
 /** A server under test: started once per connection count, measured in slices. */
 interface Side {
-  name: 'kubechanges' | 'bare'
+  name: 'kubechanges' | 'bare' | 'durable'
   port: number
   connections: () => number
   /** Batches posted to it so far (numbering goes on across slices: fresh auditIDs, later event time). */
@@ -234,14 +249,30 @@ async function startKubechanges (objects = 0): Promise<Side & { app: App }> {
   }
 }
 
-async function startBare (): Promise<Side> {
-  // The floor: receive the body, JSON.parse it, answer 200.
+async function startBare (durable = false): Promise<Side> {
+  // The floor: receive the body, JSON.parse it, answer 200. Durable: and
+  // commit the body (as received: no second encoding) before the 200.
+  const dir = durable ? mkdtempSync(join(tmpdir(), 'kc-bench-durable-')) : undefined
+  let db: Database.Database | undefined
+  let insert: Database.Statement | undefined
+  let checkpointer: Checkpointer | undefined
+  if (dir !== undefined) {
+    db = new Database(join(dir, 'floor.db'))
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.exec('CREATE TABLE batches (seq INTEGER PRIMARY KEY, body BLOB NOT NULL)')
+    insert = db.prepare('INSERT INTO batches (body) VALUES (?)')
+    checkpointer = new Checkpointer(join(dir, 'floor.db'))
+    db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
+  }
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (d: Buffer) => chunks.push(d))
     req.on('end', () => {
       try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { items?: unknown[] }
+        const bytes = Buffer.concat(chunks)
+        const body = JSON.parse(bytes.toString('utf8')) as { items?: unknown[] }
+        insert?.run(bytes)
         res.writeHead(200, { 'content-type': 'application/json' }).end(`{"received":${body.items?.length ?? 0}}`)
       } catch {
         res.writeHead(400).end()
@@ -253,7 +284,7 @@ async function startBare (): Promise<Side> {
   server.on('connection', () => { connections++ })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', () => resolve()))
   return {
-    name: 'bare',
+    name: durable ? 'durable' : 'bare',
     port: (server.address() as AddressInfo).port,
     connections: () => connections,
     posted: 0,
@@ -261,6 +292,9 @@ async function startBare (): Promise<Side> {
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
+      await checkpointer?.stop()
+      db?.close()
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
     }
   }
 }
@@ -302,6 +336,7 @@ export async function benchIngest (opts: IngestBenchOptions = {}): Promise<Inges
       const o: SliceOptions = { connections, batches: Math.ceil(batches / rounds), warmup, durationMs: durationMs / rounds, t0 }
       const kc = opts.only !== 'bare' ? await startKubechanges(opts.objects) : undefined
       const bare = opts.only !== 'kubechanges' ? await startBare() : undefined
+      const durable = opts.durableFloor === true && opts.only === undefined ? await startBare(true) : undefined
       try {
         const rssStart = process.memoryUsage.rss()
         let peak = rssStart
@@ -333,6 +368,10 @@ export async function benchIngest (opts: IngestBenchOptions = {}): Promise<Inges
               if (kc === undefined) bytes.push(...f.bytes)
               log(`  ${connections} conn, round ${r + 1}/${rounds}: bare ${Math.round(f.latencies.length * batchSize / (f.wallMs / 1000))} events/s`)
             }
+            if (durable !== undefined) {
+              const f = await slice(client, durable, o, r === 0)
+              log(`  ${connections} conn, round ${r + 1}/${rounds}: durable floor ${Math.round(f.latencies.length * batchSize / (f.wallMs / 1000))} events/s`)
+            }
           }
         } finally {
           clearInterval(timer)
@@ -356,10 +395,16 @@ export async function benchIngest (opts: IngestBenchOptions = {}): Promise<Inges
         const floor = bare !== undefined ? figures(bare.slices, batchSize, bare.connections()) : zero
         const ratio = floor.eventsPerSec > 0 && kubechanges.eventsPerSec > 0 ? Math.round((kubechanges.eventsPerSec / floor.eventsPerSec) * 100) / 100 : 0
         log(`  ${connections} conn: kubechanges ${kubechanges.eventsPerSec} events/s (p99 ${kubechanges.p99Ms} ms), bare ${floor.eventsPerSec} events/s (p99 ${floor.p99Ms} ms): ratio ${ratio}`)
-        runs.push({ connections, kubechanges, bare: floor, ratio })
+        const run: IngestRun = { connections, kubechanges, bare: floor, ratio }
+        if (durable !== undefined) {
+          run.durable = figures(durable.slices, batchSize, durable.connections())
+          run.durableRatio = floor.eventsPerSec > 0 ? Math.round((run.durable.eventsPerSec / floor.eventsPerSec) * 100) / 100 : 0
+        }
+        runs.push(run)
       } finally {
         await kc?.close()
         await bare?.close()
+        await durable?.close()
       }
     }
   } finally {

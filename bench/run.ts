@@ -87,18 +87,25 @@ const ingest: Section<IngestBenchResult> = {
       ...(shape !== undefined ? { shape: shape as BatchShape } : {}),
       ...(numArg(args, 'objects') !== undefined ? { objects: numArg(args, 'objects')! } : {}),
       ...(args.has('live-heap') ? { liveHeap: true } : {}),
+      ...(args.has('durable-floor') ? { durableFloor: true } : {}),
       ...(args.get('side') === 'kubechanges' || args.get('side') === 'bare' ? { only: args.get('side') as 'kubechanges' | 'bare' } : {})
     })
   },
   table: r => {
     const rows: Rows = [['batch', `${r.batch.size} events (${r.batch.shape}), avg ${kib(r.batch.avgBytes)}, min ${kib(r.batch.minBytes)}, max ${kib(r.batch.maxBytes)}`]]
-    for (const { connections: n, kubechanges: k, bare: b, ratio } of r.runs) {
+    for (const { connections: n, kubechanges: k, bare: b, ratio, durable: d, durableRatio } of r.runs) {
       const c = `${n} conn`
       rows.push(
         [`${c}: batches measured`, `kubechanges ${k.batches} (${fmt(k.events)} events, ${fmt(k.wallMs)} ms), bare ${b.batches} (${fmt(b.events)} events, ${fmt(b.wallMs)} ms); warm-up ${r.batch.warmup} each, ${r.batch.rounds} alternating rounds`],
         [`${c}: kubechanges events/s`, `${fmt(k.eventsPerSec)}  (p50 ${k.p50Ms} ms, p99 ${k.p99Ms} ms, max ${k.maxMs} ms per batch)`],
         [`${c}: bare events/s`, `${fmt(b.eventsPerSec)}  (p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms, max ${b.maxMs} ms per batch)`],
         [`${c}: ratio kubechanges/bare`, `${ratio} (target ≥ 0.8${n >= 4 ? ', p99 < 100 ms' : ''})${ratio > 0 && ratio < 0.8 ? '  BELOW TARGET' : ''}${n >= 4 && k.p99Ms >= 100 ? '  P99 OVER 100 MS' : ''}`],
+        ...(d !== undefined
+          ? [
+              [`${c}: durable floor events/s`, `${fmt(d.eventsPerSec)}  (p50 ${d.p50Ms} ms, p99 ${d.p99Ms} ms; bare + one SQLite commit of the body before the 200)`],
+              [`${c}: ratio durable floor/bare`, `${String(durableRatio)}; kubechanges/durable floor ${d.eventsPerSec > 0 ? Math.round(k.eventsPerSec / d.eventsPerSec * 100) / 100 : 0}`]
+            ] as Array<[string, string]>
+          : []),
         [`${c}: rss start / peak / end`, `${k.rssStartMB} / ${k.peakRssMB} / ${k.rssEndMB} MB (process before the app: ${r.rssBaselineMB} MB)`],
         [`${c}: rss each round`, k.rssTimeline.map(p => `${p.pct}%:${p.rssMB}`).join(' ')],
         ...(k.rssTimeline.some(p => p.liveHeapMB !== undefined) ? [[`${c}: live heap each round`, k.rssTimeline.map(p => `${p.pct}%:${p.liveHeapMB ?? '-'}`).join(' ')] as [string, string]] : []),
@@ -199,7 +206,7 @@ async function main (): Promise<void> {
   const delivery = await optionalDelivery()
   if (delivery !== undefined) sections.push(delivery)
   if (help) {
-    console.log('usage: npm run bench -- [--json] [--only NAME] [--batches N] [--batch-size N] [--duration MS] [--warmup N] [--templates N] [--rounds N] [--connections N[,N…]] [--shape heavy|light] [--side kubechanges|bare] [--live-heap] [--count N]')
+    console.log('usage: npm run bench -- [--json] [--only NAME] [--batches N] [--batch-size N] [--duration MS] [--warmup N] [--templates N] [--rounds N] [--connections N[,N…]] [--shape heavy|light] [--side kubechanges|bare] [--durable-floor] [--live-heap] [--count N]')
     for (const s of sections) console.log(`  ${s.name.padEnd(10)} ${s.description}`)
     return
   }
