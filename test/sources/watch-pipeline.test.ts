@@ -6,14 +6,11 @@ import { FakeApiServer } from '../helpers/fake-apiserver.js'
 import { Cluster, USERS, R } from '../helpers/cluster.js'
 import { eventList, testApp, type TestApp } from '../helpers/app.js'
 import { createWatchSource, type WatchSource } from '../../src/sources/watch.js'
+import { collection } from '../helpers/watch-app.js'
 
 // The watch as a source, driven by the real informers against a real HTTP
 // server speaking the list/watch protocol; the same writes the audit
 // simulator describes (same uids and resourceVersions).
-
-function collection (r: { group: string, version: string, resource: string }): string {
-  return r.group === '' ? `/api/${r.version}/${r.resource}` : `/apis/${r.group}/${r.version}/${r.resource}`
-}
 
 async function until (f: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms

@@ -7,6 +7,7 @@ import { Cluster, CONTROLLERS, USERS, R } from '../helpers/cluster.js'
 import { eventList, testApp, type TestApp } from '../helpers/app.js'
 import { createWatchSource, type WatchSource } from '../../src/sources/watch.js'
 import type { Change } from '../../src/model.js'
+import { collection } from '../helpers/watch-app.js'
 
 // Scenarios through the real informers against the fake apiserver: every
 // write is made by the cluster simulator (test/helpers/cluster.ts) the way
@@ -18,10 +19,6 @@ import type { Change } from '../../src/model.js'
 // receives it. `phase(gap, writes)` moves the simulator's time by `gap`, sets
 // the app's clock to it, makes the writes and waits until every informer has
 // delivered them, so the durations in the reports are the phases' times.
-
-function collection (r: { group: string, version: string, resource: string }): string {
-  return r.group === '' ? `/api/${r.version}/${r.resource}` : `/apis/${r.group}/${r.version}/${r.resource}`
-}
 
 async function sleep (ms: number): Promise<void> { await new Promise(r => setTimeout(r, ms)) }
 
