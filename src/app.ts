@@ -123,8 +123,10 @@ export async function createApp (opts: AppOptions): Promise<App> {
     // The store decides what is new: a change recorded before (a replay, a
     // re-sent batch after restart) is never delivered again.
     if (config.cluster !== undefined) change.cluster = config.cluster
-    if (store.record(change, now())) {
-      dispatcher.enqueue(change)
+    // One encoding for the row and its deliveries (they hold the same text).
+    const json = JSON.stringify(change)
+    if (store.record(change, now(), json)) {
+      dispatcher.enqueue(change, json)
       for (const f of recorded) f(change)
     }
   }
@@ -163,16 +165,18 @@ export async function createApp (opts: AppOptions): Promise<App> {
   // that: it is thrown as before.
   let depth = 0
   let storeFailed: KubechangesError | undefined
+  // Made once (better-sqlite3 builds a wrapper per db.transaction() call).
+  const journaled = store.db.transaction((f: () => unknown): unknown => {
+    const r = f()
+    state.append(pipeline.takeJournal())
+    return r
+  })
   function inTransaction<T> (f: () => T): T {
     if (storeFailed !== undefined) throw storeFailed
     if (depth > 0) return f()
     depth++
     try {
-      return store.db.transaction(() => {
-        const r = f()
-        state.append(pipeline.takeJournal())
-        return r
-      })()
+      return journaled(f) as T
     } catch (e) {
       pipeline.dropJournal()
       if (e instanceof Database.SqliteError) {

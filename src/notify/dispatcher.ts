@@ -57,8 +57,8 @@ export interface EnqueueResult {
 }
 
 export interface Dispatcher {
-  /** Routes the change and records its deliveries. Synchronous; never waits for a delivery. */
-  enqueue (change: Change): EnqueueResult
+  /** Routes the change and records its deliveries. Synchronous; never waits for a delivery. `json`: the change as JSON, when the caller has it. */
+  enqueue (change: Change, json?: string): EnqueueResult
   /** Starts the background loop. */
   start (): void
   /** Attempts every delivery due now once, and waits for all in flight. */
@@ -237,7 +237,9 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
       log.error({ err: errorText(err) }, 'outbox read failed')
       return
     }
-    for (const row of rows) launch(row, pump)
+    // A freed slot wakes the loop rather than pumping at once: the deliveries
+    // that finish together (a batch's changes) share one claim and one commit.
+    for (const row of rows) launch(row, wake)
   }
 
   function wake (): void {
@@ -247,11 +249,11 @@ export function createDispatcher (opts: DispatcherOptions): Dispatcher {
   }
 
   return {
-    enqueue (change: Change): EnqueueResult {
+    enqueue (change: Change, json?: string): EnqueueResult {
       const targets = routeChange(change, config)
       const added = outbox.enqueue(change, targets.map(({ digest, ...t }): OutboxTarget => digest === undefined
         ? t
-        : { ...t, digest: { key: digestKey(t.sink, change), windowMs: digest.windowSeconds * 1000, minChanges: digest.minChanges } }), now())
+        : { ...t, digest: { key: digestKey(t.sink, change), windowMs: digest.windowSeconds * 1000, minChanges: digest.minChanges } }), now(), json)
       if (added > 0) {
         recent.set(change.id, change)
         if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value as string)

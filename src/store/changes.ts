@@ -83,8 +83,8 @@ export class ChangeStore {
     this.#maxCount = opts.maxCount ?? 100_000
   }
 
-  /** Returns true when the change was not recorded before. */
-  record (change: Change, now: number): boolean {
+  /** Returns true when the change was not recorded before. `body`: the change as JSON, when the caller has it. */
+  record (change: Change, now: number, body = JSON.stringify(change)): boolean {
     const r = this.#insert.run({
       id: change.id,
       type: change.type,
@@ -97,7 +97,7 @@ export class ChangeStore {
       started_at: Date.parse(change.startedAt),
       ended_at: Date.parse(change.endedAt),
       recorded_at: now,
-      body: JSON.stringify(change)
+      body
     })
     return r.changes === 1
   }

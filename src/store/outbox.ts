@@ -140,9 +140,26 @@ export class Outbox {
     prune: Statement
   }
 
+  // Made once: better-sqlite3 builds a wrapper per db.transaction() call, and
+  // inside an open transaction these run directly (no SAVEPOINT per call).
+  readonly #tx: {
+    enqueue: (change: Change, targets: readonly OutboxTarget[], now: number, json: string) => number
+    settle: (now: number, build: DigestBuilder) => number
+    run: (f: () => unknown) => unknown
+  }
+
+  /** Whether a held (digest) row may exist; false until one is enqueued or found at start. */
+  #mayHold: boolean
+
   constructor (db: Database) {
     this.db = db
     db.exec(TABLE)
+    this.#tx = {
+      enqueue: db.transaction((change: Change, targets: readonly OutboxTarget[], now: number, json: string) => this.#insertAll(change, targets, now, json)),
+      settle: db.transaction((now: number, build: DigestBuilder) => this.#settleAll(now, build)),
+      run: db.transaction((f: () => unknown) => f())
+    }
+    this.#mayHold = db.prepare("SELECT 1 FROM outbox WHERE state = 'held' LIMIT 1").get() !== undefined
     this.st = {
       insert: db.prepare(`INSERT OR IGNORE INTO outbox (change_id, sink, recipients, change_json, state, attempts, created_at, next_attempt_at,
                           digest_key, digest_min, is_digest) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`),
@@ -180,24 +197,26 @@ export class Outbox {
    * Adds one pending delivery per target, unless (change.id, sink) is already there in any state.
    * Returns the number of deliveries added.
    */
-  enqueue (change: Change, targets: readonly OutboxTarget[], now: number): number {
+  enqueue (change: Change, targets: readonly OutboxTarget[], now: number, json = JSON.stringify(change)): number {
     if (targets.length === 0) return 0
-    const json = JSON.stringify(change)
+    return this.db.inTransaction ? this.#insertAll(change, targets, now, json) : this.#tx.enqueue(change, targets, now, json)
+  }
+
+  #insertAll (change: Change, targets: readonly OutboxTarget[], now: number, json: string): number {
     let added = 0
-    this.db.transaction(() => {
-      for (const t of targets) {
-        const to = t.to && t.to.length ? JSON.stringify(t.to) : null
-        let r
-        if (t.digest === undefined) {
-          r = this.st.insert.run(change.id, t.sink, to, json, 'pending', now, now, null, null, 0)
-        } else {
-          // Join the group's open window, or open one closing windowMs from now.
-          const open = (this.st.windowClose.get(t.digest.key) as { t: number | null }).t
-          r = this.st.insert.run(change.id, t.sink, to, json, 'held', now, open ?? now + t.digest.windowMs, t.digest.key, t.digest.minChanges, 0)
-        }
-        added += r.changes
+    for (const t of targets) {
+      const to = t.to && t.to.length ? JSON.stringify(t.to) : null
+      let r
+      if (t.digest === undefined) {
+        r = this.st.insert.run(change.id, t.sink, to, json, 'pending', now, now, null, null, 0)
+      } else {
+        // Join the group's open window, or open one closing windowMs from now.
+        const open = (this.st.windowClose.get(t.digest.key) as { t: number | null }).t
+        r = this.st.insert.run(change.id, t.sink, to, json, 'held', now, open ?? now + t.digest.windowMs, t.digest.key, t.digest.minChanges, 0)
+        if (r.changes > 0) this.#mayHold = true
       }
-    })()
+      added += r.changes
+    }
     return added
   }
 
@@ -207,28 +226,32 @@ export class Outbox {
    * number of digests made.
    */
   settleDigests (now: number, build: DigestBuilder): number {
-    return this.db.transaction(() => {
-      let made = 0
-      for (const { k } of this.st.closedGroups.all(now) as Array<{ k: string }>) {
-        const rows = this.st.members.all(k, now) as Array<DbRow & { digest_min: number }>
-        if (rows.length === 0) continue
-        const min = Math.min(...rows.map(r => r.digest_min))
-        if (rows.length < min) {
-          for (const r of rows) this.st.release.run(now, r.id)
-          continue
-        }
-        const sink = rows[0].sink
-        const members = rows.map(r => JSON.parse(r.change_json ?? 'null') as Change)
-        const start = Math.min(...rows.map(r => r.created_at))
-        const end = rows[0].next_attempt_at ?? now
-        const digest = build(sink, members, start, end)
-        const to = [...new Set(rows.flatMap(r => r.recipients ? JSON.parse(r.recipients) as string[] : []))]
-        this.st.insert.run(digest.id, sink, to.length ? JSON.stringify(to) : null, JSON.stringify(digest), 'pending', now, now, k, null, 1)
-        for (const r of rows) this.st.digested.run(digest.id, r.id)
-        made++
+    // Most installations route no digests: their pumps skip the group query.
+    if (!this.#mayHold) return 0
+    return this.db.inTransaction ? this.#settleAll(now, build) : this.#tx.settle(now, build)
+  }
+
+  #settleAll (now: number, build: DigestBuilder): number {
+    let made = 0
+    for (const { k } of this.st.closedGroups.all(now) as Array<{ k: string }>) {
+      const rows = this.st.members.all(k, now) as Array<DbRow & { digest_min: number }>
+      if (rows.length === 0) continue
+      const min = Math.min(...rows.map(r => r.digest_min))
+      if (rows.length < min) {
+        for (const r of rows) this.st.release.run(now, r.id)
+        continue
       }
-      return made
-    })()
+      const sink = rows[0].sink
+      const members = rows.map(r => JSON.parse(r.change_json ?? 'null') as Change)
+      const start = Math.min(...rows.map(r => r.created_at))
+      const end = rows[0].next_attempt_at ?? now
+      const digest = build(sink, members, start, end)
+      const to = [...new Set(rows.flatMap(r => r.recipients ? JSON.parse(r.recipients) as string[] : []))]
+      this.st.insert.run(digest.id, sink, to.length ? JSON.stringify(to) : null, JSON.stringify(digest), 'pending', now, now, k, null, 1)
+      for (const r of rows) this.st.digested.run(digest.id, r.id)
+      made++
+    }
+    return made
   }
 
   /** Pending deliveries whose next attempt is due at `now`, oldest first. */
@@ -241,17 +264,17 @@ export class Outbox {
    * crash mid-send leaves them pending (retried after the lease) and no second taker picks them.
    */
   claim (now: number, limit: number, leaseUntil: number, exclude?: ReadonlySet<number>, known?: (changeId: string) => Change | undefined): OutboxRow[] {
-    return this.db.transaction(() => {
+    return this.atomically(() => {
       const extra = exclude ? exclude.size : 0
       const rows = (this.st.due.all(now, limit + extra) as DbRow[]).filter(r => !exclude?.has(r.id)).slice(0, limit)
       for (const r of rows) this.st.lease.run(leaseUntil, r.id)
       return rows.map(r => toRow(r, known))
-    })()
+    })
   }
 
   /** Runs f in one transaction (nested calls join it). */
   atomically<T> (f: () => T): T {
-    return this.db.inTransaction ? f() : this.db.transaction(f)()
+    return this.db.inTransaction ? f() : this.#tx.run(f) as T
   }
 
   /** A successful attempt. Only a pending row changes; returns false otherwise. */
