@@ -47,6 +47,7 @@ export class StateStore {
   readonly #append: Database.Statement
   #rows = 0
   #bytes = 0
+  #snapshotBytes = 0
 
   constructor (db: Database.Database) {
     this.#db = db
@@ -58,6 +59,9 @@ export class StateStore {
 
   /** Journal rows and bytes since the last snapshot. */
   get journalSize (): { rows: number, bytes: number } { return { rows: this.#rows, bytes: this.#bytes } }
+
+  /** The size of the snapshot on disk (known after load() or writeSnapshot(); 0 when there is none). */
+  get snapshotBytes (): number { return this.#snapshotBytes }
 
   append (entries: JournalEntry[]): void {
     if (entries.length === 0) return
@@ -87,13 +91,16 @@ export class StateStore {
     })()
     this.#rows = 0
     this.#bytes = 0
+    this.#snapshotBytes = bytes
     return { bytes }
   }
 
   load (): LoadedState {
     const parts = this.#db.prepare('SELECT body FROM state_snapshot ORDER BY part').iterate() as IterableIterator<{ body: string }>
     let state: CorrelatorState | undefined
+    this.#snapshotBytes = 0
     for (const { body } of parts) {
+      this.#snapshotBytes += body.length
       const p = JSON.parse(body)
       if (state === undefined) {
         state = p as CorrelatorState

@@ -53,3 +53,68 @@ t.test('a due snapshot waits for readiness, up to 4x the threshold', async t => 
   t.equal(app.snapshotIfDue(), true, 'at 4x it is written whether ready or not')
   t.equal(rows(), 0)
 })
+
+// The clock's snapshot: every `ms` while the state is small, but a big state
+// is rewritten by the clock only once the journal is an eighth of it (the size
+// thresholds still apply as before); after a restart the snapshot on disk counts.
+t.test('the clock folds the journal only when it is worth the snapshot', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'kc-snapclock-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  let clock = Date.parse('2026-11-20T10:00:00Z')
+  const open = async () => await createApp({
+    config: applyFile(structuredClone(DEFAULTS), { store: join(dir, 'changes.db') }),
+    env: {},
+    log: pino({ level: 'silent' }),
+    now: () => clock,
+    write: () => {},
+    metrics: createMetrics({ defaults: false }),
+    snapshotEvery: { rows: 1_000_000, bytes: 1 << 30, ms: 60_000 }
+  })
+  let app = await open()
+  const journal = (): { n: number, b: number } => app.store.db.prepare('SELECT count(*) AS n, coalesce(sum(length(entries)), 0) AS b FROM state_journal').get() as { n: number, b: number }
+  const snapshotBytes = (): number => (app.store.db.prepare('SELECT coalesce(sum(length(body)), 0) AS b FROM state_snapshot').get() as { b: number }).b
+  const c = new Cluster(new Date(clock).toISOString())
+  let i = 0
+  const batch = async (): Promise<void> => {
+    c.create(USERS.alice, R.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i++}`, namespace: 'shop' }, data: { a: 'x'.repeat(200) } })
+    const res = await app.server.inject({ method: 'POST', url: '/audit', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(eventList(c.take())) })
+    t.equal(res.statusCode, 200)
+    clock += 1000
+  }
+
+  await batch()
+  clock += 60_000
+  t.equal(app.snapshotIfDue(), true, 'no snapshot yet: the clock writes the first one')
+  t.equal(journal().n, 0)
+
+  // A big state: 2,000 known objects, folded into a snapshot.
+  app.inTransaction(() => {
+    for (let k = 0; k < 2000; k++) {
+      app.pipeline.baseline({ source: 'watch', at: clock, ref: { apiGroup: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespace: 'big', name: `cm-${k}`, uid: `uid-big-${k}` }, action: 'create', resourceVersion: String(k + 1), owners: [], object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${k}`, namespace: 'big', uid: `uid-big-${k}`, resourceVersion: String(k + 1) }, data: { k: String(k) } } })
+    }
+  })
+  app.snapshot()
+  const big = snapshotBytes()
+  t.ok(big > 100_000, `the snapshot holds the objects (${big} bytes)`)
+
+  await batch()
+  clock += 61_000
+  t.ok(journal().b * 8 < big, 'one batch is far under an eighth of the snapshot')
+  t.equal(app.snapshotIfDue(), false, 'past the interval, but the journal is not worth rewriting the state')
+  t.equal(journal().n, 1, 'the journal keeps the batch')
+
+  // A restart (the stop writes the state): the snapshot on disk is what the journal is weighed against.
+  await app.close()
+  app = await open()
+  const onDisk = snapshotBytes()
+  t.ok(onDisk >= big, 'the stop wrote the state')
+  await batch()
+  clock += 61_000
+  t.equal(app.snapshotIfDue(), false, 'after a restart, the same')
+  while (journal().b * 8 < onDisk) await batch()
+  clock += 61_000
+  t.equal(app.snapshotIfDue(), true, 'at an eighth of the snapshot, the clock writes it')
+  t.equal(journal().n, 0, 'the journal it covers is gone')
+  t.ok(snapshotBytes() > onDisk, 'the new snapshot holds the batches too')
+  await app.close()
+})
