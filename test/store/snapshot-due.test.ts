@@ -13,18 +13,25 @@ import { Cluster, R, USERS } from '../helpers/cluster.js'
 // a first sync is still listing (the source is not ready), which would write
 // it again moments later; and never deferred past 4x the threshold.
 
+/** An app on `dir`'s store with the test's clock and snapshot thresholds. */
+async function openApp (dir: string, now: () => number, opts: Pick<Parameters<typeof createApp>[0], 'snapshotEvery' | 'readiness'>): ReturnType<typeof createApp> {
+  return await createApp({
+    config: applyFile(structuredClone(DEFAULTS), { store: join(dir, 'changes.db') }),
+    env: {},
+    log: pino({ level: 'silent' }),
+    now,
+    write: () => {},
+    metrics: createMetrics({ defaults: false }),
+    ...opts
+  })
+}
+
 t.test('a due snapshot waits for readiness, up to 4x the threshold', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'kc-snapdue-'))
   t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
   let syncing = true
   let clock = Date.parse('2026-11-20T10:00:00Z')
-  const app = await createApp({
-    config: applyFile(structuredClone(DEFAULTS), { store: join(dir, 'changes.db') }),
-    env: {},
-    log: pino({ level: 'silent' }),
-    now: () => clock,
-    write: () => {},
-    metrics: createMetrics({ defaults: false }),
+  const app = await openApp(dir, () => clock, {
     snapshotEvery: { rows: 3, bytes: 1 << 30, ms: 3_600_000 },
     readiness: [() => syncing ? 'informers not synced: /api/v1/pods' : undefined]
   })
@@ -61,15 +68,7 @@ t.test('the clock folds the journal only when it is worth the snapshot', async t
   const dir = mkdtempSync(join(tmpdir(), 'kc-snapclock-'))
   t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
   let clock = Date.parse('2026-11-20T10:00:00Z')
-  const open = async () => await createApp({
-    config: applyFile(structuredClone(DEFAULTS), { store: join(dir, 'changes.db') }),
-    env: {},
-    log: pino({ level: 'silent' }),
-    now: () => clock,
-    write: () => {},
-    metrics: createMetrics({ defaults: false }),
-    snapshotEvery: { rows: 1_000_000, bytes: 1 << 30, ms: 60_000 }
-  })
+  const open = async (): ReturnType<typeof createApp> => await openApp(dir, () => clock, { snapshotEvery: { rows: 1_000_000, bytes: 1 << 30, ms: 60_000 } })
   let app = await open()
   const journal = (): { n: number, b: number } => app.store.db.prepare('SELECT count(*) AS n, coalesce(sum(length(entries)), 0) AS b FROM state_journal').get() as { n: number, b: number }
   const snapshotBytes = (): number => (app.store.db.prepare('SELECT coalesce(sum(length(body)), 0) AS b FROM state_snapshot').get() as { b: number }).b
