@@ -134,7 +134,12 @@ export class ClusterConfig implements ClusterAccess {
       const headers = (opts.headers ??= {}) as http.OutgoingHttpHeaders
       if (user.impersonateUser !== undefined && user.impersonateUser !== null) headers['Impersonate-User'] = user.impersonateUser
       if (by === 'exec') await this.#exec.applyAuthentication(user, opts)
-      else if (by === 'file') await this.#file.applyAuthentication(user, opts)
+      else if (by === 'file') {
+        await this.#file.applyAuthentication(user, opts)
+        // client-node sends the file as read; a trailing newline (`echo tok > file`) then makes an
+        // invalid header and every request fails. client-go trims it (fileTokenSource): so do we.
+        if (typeof headers.Authorization === 'string') headers.Authorization = headers.Authorization.trim()
+      }
       if (user.token !== undefined && user.token !== '') (opts.headers as http.OutgoingHttpHeaders).Authorization = `Bearer ${user.token}`
       if (user.username !== undefined && user.username !== '') opts.auth = `${user.username}:${user.password ?? ''}`
     }

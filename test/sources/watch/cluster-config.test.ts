@@ -141,3 +141,20 @@ t.test('requests really carry it: a bearer token reaches a loopback server', asy
   t.ok(opts.agent instanceof http.Agent)
   ;(opts.agent as http.Agent).destroy()
 })
+
+t.test('a token file ending in a newline: trimmed, as client-go does, and the request goes out', async t => {
+  let seen: string | undefined
+  const server = http.createServer((req, res) => { seen = req.headers.authorization; res.end('{}') })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.close() })
+  const port = (server.address() as { port: number }).port
+  const withNewline = file('token-nl', 'file-token-2\n')
+  const ours = new ClusterConfig()
+  ours.loadFromString(kubeconfig(`server: http://127.0.0.1:${port}\ninsecure-skip-tls-verify: true`, `auth-provider:\n  name: tokenFile\n  config: { tokenFile: ${withNewline} }`))
+  const opts: https.RequestOptions = { headers: {} }
+  await ours.applyToHTTPSOptions(opts)
+  t.same(opts.headers, { Authorization: 'Bearer file-token-2' })
+  await new Promise<void>((resolve, reject) => http.get(`http://127.0.0.1:${port}/api`, opts, res => { res.resume(); res.on('end', resolve) }).on('error', reject))
+  t.equal(seen, 'Bearer file-token-2', 'the apiserver sees the token')
+  ;(opts.agent as http.Agent).destroy()
+})
