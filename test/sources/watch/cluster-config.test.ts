@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import http from 'node:http'
 import https from 'node:https'
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -126,28 +126,29 @@ t.test('the in-cluster service account, as loadFromCluster', async t => {
   t.equal(plain.getCurrentCluster()?.server, 'http://10.96.0.1:8080')
 })
 
-t.test('requests really carry it: a bearer token reaches a loopback server', async t => {
+/** A loopback server that remembers the Authorization header it last saw. */
+async function authServer (t: Test): Promise<{ port: number, seen: () => string | undefined }> {
   let seen: string | undefined
   const server = http.createServer((req, res) => { seen = req.headers.authorization; res.end('{}') })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { server.close() })
-  const port = (server.address() as { port: number }).port
+  return { port: (server.address() as { port: number }).port, seen: () => seen }
+}
+
+t.test('requests really carry it: a bearer token reaches a loopback server', async t => {
+  const { port, seen } = await authServer(t)
   const ours = new ClusterConfig()
   ours.loadFromString(kubeconfig(`server: http://127.0.0.1:${port}\ninsecure-skip-tls-verify: true`, 'token: over-the-wire'))
   const opts: https.RequestOptions = { headers: {} }
   await ours.applyToHTTPSOptions(opts)
   await new Promise<void>((resolve, reject) => http.get(`http://127.0.0.1:${port}/api`, opts, res => { res.resume(); res.on('end', resolve) }).on('error', reject))
-  t.equal(seen, 'Bearer over-the-wire')
+  t.equal(seen(), 'Bearer over-the-wire')
   t.ok(opts.agent instanceof http.Agent)
   ;(opts.agent as http.Agent).destroy()
 })
 
 t.test('a token file ending in a newline: trimmed, as client-go does, and the request goes out', async t => {
-  let seen: string | undefined
-  const server = http.createServer((req, res) => { seen = req.headers.authorization; res.end('{}') })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { server.close() })
-  const port = (server.address() as { port: number }).port
+  const { port, seen } = await authServer(t)
   const withNewline = file('token-nl', 'file-token-2\n')
   const ours = new ClusterConfig()
   ours.loadFromString(kubeconfig(`server: http://127.0.0.1:${port}\ninsecure-skip-tls-verify: true`, `auth-provider:\n  name: tokenFile\n  config: { tokenFile: ${withNewline} }`))
@@ -155,6 +156,6 @@ t.test('a token file ending in a newline: trimmed, as client-go does, and the re
   await ours.applyToHTTPSOptions(opts)
   t.same(opts.headers, { Authorization: 'Bearer file-token-2' })
   await new Promise<void>((resolve, reject) => http.get(`http://127.0.0.1:${port}/api`, opts, res => { res.resume(); res.on('end', resolve) }).on('error', reject))
-  t.equal(seen, 'Bearer file-token-2', 'the apiserver sees the token')
+  t.equal(seen(), 'Bearer file-token-2', 'the apiserver sees the token')
   ;(opts.agent as http.Agent).destroy()
 })
