@@ -54,6 +54,12 @@ export interface ServerFigures {
   errors: number
   /** TCP connections the server accepted (should equal the connections asked for). */
   connections: number
+  /**
+   * CPU of the bench process (the server under test, its worker threads included; the client is
+   * another process) per batch posted in its slices, warm-ups included. Unlike events/s it does not
+   * move with the VM's steal time or the other side's minutes: the figure to compare builds by.
+   */
+  cpuMsPerBatch: number
 }
 
 export interface RssPoint { pct: number, batch: number, rssMB: number, heapUsedMB: number, /** Heap after a full GC (with `liveHeap`). */ liveHeapMB?: number }
@@ -137,9 +143,10 @@ export interface IngestBenchOptions {
 }
 
 const r1 = (x: number): number => Math.round(x * 10) / 10
+const r2 = (x: number): number => Math.round(x * 100) / 100
 const MB = (bytes: number): number => r1(bytes / 1048576)
 
-const zero: ServerFigures = { eventsPerSec: 0, p50Ms: 0, p99Ms: 0, meanMs: 0, maxMs: 0, batches: 0, events: 0, wallMs: 0, errors: 0, connections: 0 }
+const zero: ServerFigures = { eventsPerSec: 0, p50Ms: 0, p99Ms: 0, meanMs: 0, maxMs: 0, batches: 0, events: 0, wallMs: 0, errors: 0, connections: 0, cpuMsPerBatch: 0 }
 
 function quantile (sorted: number[], q: number): number {
   if (sorted.length === 0) return 0
@@ -147,7 +154,7 @@ function quantile (sorted: number[], q: number): number {
 }
 
 /** The slices of one server, pooled. */
-function figures (slices: ClientFigures[], batchSize: number, connections: number): ServerFigures {
+function figures (slices: SliceFigures[], batchSize: number, connections: number): ServerFigures {
   const lat = slices.flatMap(s => s.latencies)
   const wallMs = slices.reduce((a, s) => a + s.wallMs, 0)
   const sorted = [...lat].sort((x, y) => x - y)
@@ -162,9 +169,13 @@ function figures (slices: ClientFigures[], batchSize: number, connections: numbe
     events,
     wallMs: Math.round(wallMs),
     errors: slices.reduce((a, s) => a + s.errors, 0),
-    connections
+    connections,
+    cpuMsPerBatch: r2(slices.reduce((a, s) => a + s.cpuMs, 0) / Math.max(1, slices.reduce((a, s) => a + s.posted, 0)))
   }
 }
+
+/** A slice as the client measured it, with the server process's CPU over it and the batches it posted. */
+type SliceFigures = ClientFigures & { cpuMs: number, posted: number }
 
 // ---- the client process --------------------------------------------------------
 
@@ -216,7 +227,7 @@ interface Side {
   connections: () => number
   /** Batches posted to it so far (numbering goes on across slices: fresh auditIDs, later event time). */
   posted: number
-  slices: ClientFigures[]
+  slices: SliceFigures[]
   close: () => Promise<void>
 }
 
@@ -300,9 +311,12 @@ async function startBare (durable = false): Promise<Side> {
 }
 
 async function slice (client: Client, side: Side, o: SliceOptions, warm: boolean): Promise<ClientFigures> {
+  const cpu0 = process.cpuUsage()
   const fig = await client.run({ ...o, warmup: warm ? o.warmup : 0, name: side.name, port: side.port, check: side.name === 'kubechanges', first: side.posted })
-  side.posted += (warm ? o.warmup : 0) + fig.latencies.length + fig.errors
-  side.slices.push(fig)
+  const cpu = process.cpuUsage(cpu0)
+  const posted = (warm ? o.warmup : 0) + fig.latencies.length + fig.errors
+  side.posted += posted
+  side.slices.push({ ...fig, cpuMs: (cpu.user + cpu.system) / 1000, posted })
   return fig
 }
 

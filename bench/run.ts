@@ -97,12 +97,12 @@ const ingest: Section<IngestBenchResult> = {
       const c = `${n} conn`
       rows.push(
         [`${c}: batches measured`, `kubechanges ${k.batches} (${fmt(k.events)} events, ${fmt(k.wallMs)} ms), bare ${b.batches} (${fmt(b.events)} events, ${fmt(b.wallMs)} ms); warm-up ${r.batch.warmup} each, ${r.batch.rounds} alternating rounds`],
-        [`${c}: kubechanges events/s`, `${fmt(k.eventsPerSec)}  (p50 ${k.p50Ms} ms, p99 ${k.p99Ms} ms, max ${k.maxMs} ms per batch)`],
-        [`${c}: bare events/s`, `${fmt(b.eventsPerSec)}  (p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms, max ${b.maxMs} ms per batch)`],
+        [`${c}: kubechanges events/s`, `${fmt(k.eventsPerSec)}  (p50 ${k.p50Ms} ms, p99 ${k.p99Ms} ms, max ${k.maxMs} ms per batch; CPU ${k.cpuMsPerBatch} ms per batch)`],
+        [`${c}: bare events/s`, `${fmt(b.eventsPerSec)}  (p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms, max ${b.maxMs} ms per batch; CPU ${b.cpuMsPerBatch} ms per batch)`],
         [`${c}: ratio kubechanges/bare`, `${ratio} (target ≥ 0.8${n >= 4 ? ', p99 < 100 ms' : ''})${ratio > 0 && ratio < 0.8 ? '  BELOW TARGET' : ''}${n >= 4 && k.p99Ms >= 100 ? '  P99 OVER 100 MS' : ''}`],
         ...(d !== undefined
           ? [
-              [`${c}: durable floor events/s`, `${fmt(d.eventsPerSec)}  (p50 ${d.p50Ms} ms, p99 ${d.p99Ms} ms; bare + one SQLite commit of the body before the 200)`],
+              [`${c}: durable floor events/s`, `${fmt(d.eventsPerSec)}  (p50 ${d.p50Ms} ms, p99 ${d.p99Ms} ms; CPU ${d.cpuMsPerBatch} ms per batch; bare + one SQLite commit of the body before the 200)`],
               [`${c}: ratio durable floor/bare`, `${String(durableRatio)}; kubechanges/durable floor ${d.eventsPerSec > 0 ? Math.round(k.eventsPerSec / d.eventsPerSec * 100) / 100 : 0}`]
             ] as Array<[string, string]>
           : []),
