@@ -7,6 +7,8 @@
 //     [--sync-only (stop the server with SIGTERM after its first sync: with
 //      --node-flags "--cpu-prof --cpu-prof-dir=DIR" that writes the sync's profile)]
 //     [--warmup (a first sync-only run, so the apiserver child's caches are warm for the measured one)]
+//     [--audit-rate N (also N light 400-event audit batches/s to POST /audit during the watch
+//      traffic: 10 is kube-apiserver's default webhook throttle, about 4,000 events/s)]
 //     [--heap-snapshot (after the first sync, a heap snapshot of the server in the
 //      current directory, then as --sync-only)] [--heap-snapshot-end (one after the traffic)]
 //
@@ -22,6 +24,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import http from 'node:http'
+import { buildTemplate, render, tokensFor } from './audit-batches.js'
 
 type ToChild = { type: 'stream', rate: number, seconds: number } | { type: 'exit' }
 type FromChild =
@@ -96,12 +100,55 @@ function slope (pts: Array<[number, number]>): number {
   return den === 0 ? 0 : num / den
 }
 
+/**
+ * Posts `rate` light audit batches per second to the server's /audit over one keep-alive connection
+ * per batch in flight, as the apiserver's webhook backend does, until stopped. The batches are
+ * bench/ingest's (fresh auditIDs, event time now); their latencies and non-200 answers are counted.
+ */
+function auditPoster (port: number, rate: number): { stop: () => Promise<{ batches: number, errors: number, p50Ms: number, p99Ms: number }> } {
+  const P = 8
+  const templates = Array.from({ length: P }, (_, t) => buildTemplate(t, 400, 'light'))
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
+  const t0 = Date.now()
+  const lat: number[] = []
+  let errors = 0
+  let b = 0
+  const inFlight = new Set<Promise<void>>()
+  const post = (): void => {
+    const body = render(templates[b % P]!, tokensFor(b, P, t0))
+    b++
+    const start = performance.now()
+    const p = new Promise<void>(resolve => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/audit', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, res => {
+        res.resume()
+        res.on('end', () => { if (res.statusCode === 200) lat.push(performance.now() - start); else errors++; resolve() })
+      })
+      req.on('error', () => { errors++; resolve() })
+      req.end(body)
+    })
+    inFlight.add(p)
+    void p.then(() => inFlight.delete(p))
+  }
+  const timer = setInterval(post, 1000 / rate)
+  return {
+    stop: async () => {
+      clearInterval(timer)
+      await Promise.all(inFlight)
+      agent.destroy()
+      const sorted = [...lat].sort((x, y) => x - y)
+      const q = (f: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))] ?? 0)
+      return { batches: b, errors, p50Ms: q(0.5), p99Ms: q(0.99) }
+    }
+  }
+}
+
 async function main (): Promise<void> {
   const args = process.argv.slice(2)
   const opt = (k: string, d: string): string => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : d }
   const objects = Number(args.find(a => /^\d+$/.test(a)) ?? 100_000)
   const rate = Number(opt('--rate', '500'))
   const seconds = Number(opt('--seconds', '120'))
+  const auditRate = Number(opt('--audit-rate', '0'))
   // Each --node-flags is one run of the server, against the same cluster (preloading it is the slow part),
   // each with a store of its own (a second run on the first one's store would be a restart, not a first sync).
   const variants = args.flatMap((a, i) => a === '--node-flags' ? [args[i + 1]] : [])
@@ -185,6 +232,7 @@ async function main (): Promise<void> {
     const baseline = await metric(port, 'kubechanges_informer_events_total')
     const streamT0 = Date.now() - t0
     api.send({ type: 'stream', rate, seconds } satisfies ToChild)
+    const audit = auditRate > 0 ? auditPoster(port, auditRate) : undefined
     // V8 heap in use, every 2 s: its lowest values (just after a collection)
     // are the live heap, so a first and last minute with the same minimum mean
     // RSS rose with garbage not yet collected, not with state kept.
@@ -198,6 +246,7 @@ async function main (): Promise<void> {
     }
     await until('the writes', (seconds * 4 + 120) * 1000, () => { alive(); return msgs.some(m => m.type === 'streamed') })
     const streamed = msgs.find(m => m.type === 'streamed') as Extract<FromChild, { type: 'streamed' }>
+    const posted = await audit?.stop()
     const written = Object.values(streamed.written).reduce((a, b) => a + b, 0)
     let consumed = 0
     await until('every watch event consumed', 120_000, async () => (consumed = await metric(port, 'kubechanges_informer_events_total') - baseline) >= written).catch(() => {})
@@ -213,12 +262,13 @@ async function main (): Promise<void> {
     const heapMin = (from: number, to: number): number => Math.min(...heapSamples.filter(h => h[0] >= from && h[0] < to).map(h => h[1]))
     const heapFirst = heapMin(streamT0, streamT0 + 60_000)
     const heapLast = heapMin(streamT0 + (seconds - 60) * 1000, Infinity)
+    if (posted !== undefined) console.log(`audit: ${posted.batches} batches of 400 posted (${(posted.batches * 400 / streamed.ms * 1000).toFixed(0)} events/s), ${posted.errors === 0 ? 'every one answered 200' : `${posted.errors} NOT ANSWERED 200`}; p50 ${posted.p50Ms} ms, p99 ${posted.p99Ms} ms`)
     console.log(`steady V8 heap in use, lowest (≈ live heap): first minute ${heapFirst.toFixed(0)} MB, last minute ${heapLast.toFixed(0)} MB`)
     console.log(`steady RSS: first minute avg ${avg(firstMin).toFixed(0)} MB (max ${max(firstMin).toFixed(0)}), last minute avg ${avg(lastMin).toFixed(0)} MB (max ${max(lastMin).toFixed(0)}), slope ${(slope(steady.map(([x, y]) => [x / 1000, y])) * 60).toFixed(1)} MB/min`)
     if (heapSnapshotEnd) await takeHeapSnapshot()
     console.log(`peak RSS over the whole run (VmHWM): ${end.hwm.toFixed(0)} MB; RSS at end ${end.rss.toFixed(0)} MB`)
     console.log(`load average at start ${load0.map(l => l.toFixed(2)).join(' ')}, at end ${loadavg().map(l => l.toFixed(2)).join(' ')}`)
-    console.log(JSON.stringify({ objects: listed, flags: variant, syncMs, syncCpuS: syncCpu, apiserverCpuS: apiCpu, rssAfterSyncMB: Math.round(afterSync.rss), peakMB: Math.round(end.hwm), steadyFirstMinMB: Math.round(avg(firstMin)), steadyLastMinMB: Math.round(avg(lastMin)), liveHeapFirstMinMB: Math.round(heapFirst), liveHeapLastMinMB: Math.round(heapLast), written, consumed, load: loadavg() }))
+    console.log(JSON.stringify({ objects: listed, flags: variant, syncMs, syncCpuS: syncCpu, apiserverCpuS: apiCpu, rssAfterSyncMB: Math.round(afterSync.rss), peakMB: Math.round(end.hwm), steadyFirstMinMB: Math.round(avg(firstMin)), steadyLastMinMB: Math.round(avg(lastMin)), liveHeapFirstMinMB: Math.round(heapFirst), liveHeapLastMinMB: Math.round(heapLast), written, consumed, ...(posted !== undefined ? { auditBatches: posted.batches, auditErrors: posted.errors, auditP99Ms: posted.p99Ms } : {}), load: loadavg() }))
     process.kill(pid, 'SIGKILL')
     await new Promise(resolve => { if (srv.exitCode !== null || srv.signalCode !== null) resolve(null); else srv.once('exit', resolve) })
     }
