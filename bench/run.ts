@@ -193,7 +193,7 @@ const startup: Section<StartupBenchResult> = {
   }),
   table: r => [
     ['state', `${fmt(r.openChanges)} open changes, ${fmt(r.objects)} known objects; snapshot ${r.snapshotMB} MB (store file ${r.storeFileMB} MB)`],
-    ['snapshot write', `${r.snapshotWriteSeconds} s (at graceful stop, and every 64 MiB / 20,000 rows / 5 min of journal)`],
+    ['snapshot write', `${r.snapshotWriteSeconds} s (in one piece, as at a graceful stop; the periodic ones are written in steps between batches)`],
     ['load after a stop', `${r.loadSeconds} s (snapshot only)`],
     ['load after a crash', `${r.loadWithJournalSeconds} s (snapshot + ${fmt(r.journalEntries)} journal rows)`],
     ['machine', `load average ${r.loadavg.before} before, ${r.loadavg.after} after`]

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { Change, Observation } from './model.js'
-import { Correlator, type CorrelatorState } from './correlate/correlator.js'
+import { Correlator, type CorrelatorState, type CutState } from './correlate/correlator.js'
 import type { KindsConfig } from './detectors/status/index.js'
 import { compactBaseline, compactObservation } from './correlate/compact.js'
 import type { JournalEntry, ListedKind } from './store/state.js'
@@ -187,6 +187,8 @@ export class Pipeline {
   }
 
   exportState (): CorrelatorState { return this.correlator.exportState() }
+  /** The state for a snapshot written while ingest goes on (Correlator.cutState). */
+  cutState (): CutState { return this.correlator.cutState() }
 
   /** Continue from a snapshot and the journal after it; changes closed on the way go to onChange as before. */
   restore (state: CorrelatorState | undefined, journal: Iterable<JournalEntry[]>): { entries: number, failed: number } {

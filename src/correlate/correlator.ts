@@ -3,6 +3,7 @@ import type { Actor, Change, ChangeDetails, ChangeType, K8sObject, Observation, 
 import { LRUCache } from 'lru-cache'
 import { Dedup, type Fingerprint, type LegacyDedupDump, type WriteRow } from './dedup.js'
 import { ObjectIndex, isControllerChild, nameKey, type ObjectInfo, type RootRef } from './owners.js'
+import type { Sliceable } from './sliceable.js'
 import { Window, type EvictReason } from './window.js'
 import { desiredState } from '../detectors/diff.js'
 import { DETECTORS, NOT_MINE, routesFor, type Detector, type DetectorContext, type DetectorState } from '../detectors/index.js'
@@ -86,6 +87,9 @@ export interface CorrelatorState {
   /** Continuing from durable state since this clock: first lists are compared with what was known. */
   resumedAt: number | null
 }
+
+/** The state as a snapshot cut now reads it: each section sliceable (see Correlator.cutState). */
+export type CutState = { [K in keyof CorrelatorState]: CorrelatorState[K] extends Array<infer T> ? Sliceable<T> : CorrelatorState[K] }
 
 /** How far apart an admission review and the write it announced may be seen, when no exact join exists. */
 const ADMISSION_JOIN_MS = 30_000
@@ -201,8 +205,21 @@ export class Correlator {
 
   /** The whole state as plain data (a snapshot); importing it into a fresh correlator continues exactly. */
   exportState (): CorrelatorState {
-    const d = this.#dedup.dump()
-    const ix = this.#index.dump()
+    return this.#state(this.#dedup.dump(), this.#index.dump())
+  }
+
+  /**
+   * The same state for a snapshot encoded while ingest goes on, and unchanged by it: the big
+   * sections as compact copies or as records nothing changes (about 7 MB at 100,000 objects and a
+   * full dedup, where exportState()'s rows are about 60 MB), the small mutable ones copied.
+   */
+  cutState (): CutState {
+    const st = this.#state(this.#dedup.cut(), this.#index.cut())
+    // Open changes and admissions change in place as evidence comes: copied now (they are few).
+    return { ...st, window: JSON.parse(JSON.stringify(st.window)), admissions: JSON.parse(JSON.stringify(st.admissions)) }
+  }
+
+  #state<D extends { auditIDs: unknown, writes: unknown }, X extends { objects: unknown, names: unknown }> (d: D, ix: X): Omit<CorrelatorState, 'auditIDs' | 'writes' | 'objects' | 'names'> & Pick<D, 'auditIDs' | 'writes'> & Pick<X, 'objects' | 'names'> {
     return {
       v: 1,
       now: this.#now,
@@ -412,8 +429,7 @@ export class Correlator {
     if (obs.source === 'event' || !Number.isInteger(rv)) this.#dedup.check(obs)
     if (obs.source === 'event') return
     const uid = this.#resolveUid(obs)
-    const { info } = this.#index.learn(obs, uid)
-    if (Number.isInteger(rv)) info.baselineRV = rv
+    this.#index.learn(obs, uid, Number.isInteger(rv) ? rv : undefined)
     const routes = routesFor(obs.ref.kind, obs.ref.apiGroup)
     if (routes.observe !== undefined) {
       // (A first list shows state: what it lists is no create.)

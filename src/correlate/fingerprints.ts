@@ -98,6 +98,23 @@ export class FingerprintSet {
   tag (e: number): number { return this.#tag[e]! }
   setTag (e: number, v: number): void { this.#tag[e] = v }
 
+  /** Live fingerprints and tags, oldest first, as copies (a snapshot cut now encodes them later). */
+  copy (): { hi: Uint32Array, lo: Uint32Array, tag: Uint8Array } {
+    const n = this.#size
+    const room = this.#hi.length
+    const start = (this.#next - n + room) % room
+    const hi = new Uint32Array(n)
+    const lo = new Uint32Array(n)
+    const tag = new Uint8Array(n)
+    for (let i = 0; i < n; i++) {
+      const e = (start + i) % room
+      hi[i] = this.#hi[e]!
+      lo[i] = this.#lo[e]!
+      tag[i] = this.#tag[e]!
+    }
+    return { hi, lo, tag }
+  }
+
   /** Live fingerprints with their tags, oldest first. */
   * entries (): Generator<[hi: number, lo: number, tag: number]> {
     const room = this.#hi.length

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { K8sObject, Observation, OwnerRef } from '../model.js'
+import type { Sliceable } from './sliceable.js'
 
 // What the pipeline knows about objects it has seen: uid → identity, owner,
 // labels and the last full state (to diff the next write against), and the
@@ -65,11 +66,25 @@ export class ObjectIndex {
 
   get size (): number { return this.#byUid.size }
 
-  /** Contents, least recently used first. */
+  /**
+   * Contents, least recently used first. The records are the index's own, which nothing changes
+   * (learn() replaces them), so a snapshot can encode the dump while ingest goes on.
+   */
   dump (): { objects: ObjectInfo[], names: Array<[string, string]> } {
     return {
       objects: [...this.#byUid.rvalues()] as ObjectInfo[],
       names: [...this.#byName.rentries()] as Array<[string, string]>
+    }
+  }
+
+  /** What dump() gives, for a snapshot encoded later: the names as two arrays of the index's strings, pairs made when sliced. */
+  cut (): { objects: ObjectInfo[], names: Sliceable<[string, string]> } {
+    const keys: string[] = []
+    const uids: string[] = []
+    for (const [k, uid] of this.#byName.rentries()) { keys.push(k as string); uids.push(uid as string) }
+    return {
+      objects: [...this.#byUid.rvalues()] as ObjectInfo[],
+      names: { length: keys.length, slice: (from, to) => keys.slice(from, to).map((k, i) => [k, uids[from + i]!]) }
     }
   }
 
@@ -85,22 +100,22 @@ export class ObjectIndex {
     }
   }
 
-  /** Record what an observation teaches; returns the info before it (for diffs). */
-  learn (obs: Observation, uid: string): { before?: K8sObject, info: ObjectInfo } {
+  /**
+   * Record what an observation teaches (and, from a first list, the resourceVersion it showed);
+   * returns the state before it (for diffs). Each call makes a new record rather than changing the
+   * one in the index: a snapshot being written holds the old ones, as they were when it was cut.
+   */
+  learn (obs: Observation, uid: string, baselineRV?: number): { before?: K8sObject, info: ObjectInfo } {
     const { kind, namespace, name } = obs.ref
-    let info = this.#byUid.get(uid)
-    if (info === undefined && obs.object === undefined && obs.owners.length === 0 && uid.startsWith('pending:')) {
+    const prev = this.#byUid.get(uid)
+    if (prev === undefined && obs.object === undefined && obs.owners.length === 0 && uid.startsWith('pending:')) {
       // Nothing to learn but a name whose uid is unknown: kept, it would be
       // one entry per pod a Metadata-level audit policy ever named (about
       // 40,000 per 300 busy batches), up to the bound.
       return { info: { uid, kind, namespace, name } }
     }
-    const before = info?.snapshot
-    if (info === undefined) {
-      info = { uid, kind, namespace, name }
-      this.#byUid.set(uid, info)
-    }
-    this.#byName.set(nameKey(kind, namespace, name), uid)
+    const before = prev?.snapshot
+    const info: ObjectInfo = prev === undefined ? { uid, kind, namespace, name } : { ...prev }
     const owner = controllerOf(obs.owners)
     if (owner !== undefined) info.owner = owner
     if (obs.object !== undefined) {
@@ -109,6 +124,9 @@ export class ObjectIndex {
       if (!OWNED_KINDS.has(kind)) info.snapshot = obs.object
       if (obs.object.metadata?.labels !== undefined) info.labels = obs.object.metadata.labels
     }
+    if (baselineRV !== undefined) info.baselineRV = baselineRV
+    this.#byUid.set(uid, info)
+    this.#byName.set(nameKey(kind, namespace, name), uid)
     return { before, info }
   }
 

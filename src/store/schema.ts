@@ -35,6 +35,14 @@ const MIGRATIONS: Migration[] = [
     to: 2,
     why: 'digests: outbox rows may be held for a digest window, or sent inside one',
     up: rebuildOutboxForDigests
+  },
+  {
+    to: 3,
+    // No table changes: state_meta names the generation of state_snapshot's parts to load and the
+    // last journal row it covers. A release before this one would read every generation's parts
+    // as one snapshot, so the version is raised for it to refuse the file instead.
+    why: 'snapshots written a few parts at a time: generations of parts, and the journal row each covers',
+    up: () => {}
   }
 ]
 

@@ -1,6 +1,8 @@
+import { performance } from 'node:perf_hooks'
 import type Database from 'better-sqlite3'
-import type { CorrelatorState } from '../correlate/correlator.js'
+import type { CorrelatorState, CutState } from '../correlate/correlator.js'
 import type { Observation } from '../model.js'
+import type { Sliceable } from '../correlate/sliceable.js'
 
 // The correlation state on disk: a snapshot of the whole state plus a journal
 // of what the correlator consumed since. Each batch appends one journal row in
@@ -29,8 +31,11 @@ export type JournalEntry =
 
 export interface ListedKind { kind: string, apiGroup: string, version: string, resource: string }
 
-/** Items per snapshot row: no single row (or string) holds 100,000 objects. */
-const PART_ITEMS = 2000
+/**
+ * Items per snapshot row: no single row (or string) holds 100,000 objects, and encoding one row of
+ * full Deployments (about 1.5 MB) fits in a step between batches.
+ */
+const PART_ITEMS = 500
 
 type Sections = { [K in keyof CorrelatorState as CorrelatorState[K] extends unknown[] ? K : never]: CorrelatorState[K] }
 const SECTIONS: Array<keyof Sections> = ['window', 'auditIDs', 'writes', 'objects', 'names', 'slices', 'serviceSlices', 'admissions']
@@ -42,19 +47,56 @@ export interface LoadedState {
   journalRows: number
 }
 
+/** Parts per snapshot generation: generation g holds parts [g·GEN_PARTS, (g+1)·GEN_PARTS). */
+const GEN_PARTS = 1_000_000_000
+
+export interface SnapshotOptions {
+  /** Items per snapshot row (tests make it small). */
+  partItems?: number
+}
+
+/**
+ * A snapshot written a few parts at a time between batches. The state is cut when it begins (the
+ * journal rows up to then are what it covers); until it completes, start-up still loads the
+ * previous snapshot and the journal after that one, so a crash mid-way loses nothing.
+ */
+export interface SnapshotWriter {
+  /** Writes parts for up to `budgetMs` (at least one), then, once all are written, removes what the snapshot replaced. True when done. */
+  step (budgetMs: number): boolean
+  readonly done: boolean
+}
+
 export class StateStore {
   readonly #db: Database.Database
   readonly #append: Database.Statement
+  readonly #partItems: number
   #rows = 0
   #bytes = 0
   #snapshotBytes = 0
+  /** The snapshot generation start-up loads, and the last journal row it covers. */
+  #gen: number
+  #cutSeq: number
+  /** Stops the snapshot being written a few parts at a time (another one replaces it). */
+  #abandon: (() => void) | undefined
 
-  constructor (db: Database.Database) {
+  constructor (db: Database.Database, opts: SnapshotOptions = {}) {
     this.#db = db
+    this.#partItems = opts.partItems ?? PART_ITEMS
     this.#append = db.prepare('INSERT INTO state_journal (entries) VALUES (?)')
-    const r = db.prepare('SELECT count(*) AS n, coalesce(sum(length(entries)), 0) AS b FROM state_journal').get() as { n: number, b: number }
+    // A file written before generations: its parts are generation 0 and its whole journal follows them.
+    this.#gen = Number(this.#meta('snapshot_gen') ?? 0)
+    this.#cutSeq = Number(this.#meta('snapshot_seq') ?? 0)
+    const r = db.prepare('SELECT count(*) AS n, coalesce(sum(length(entries)), 0) AS b FROM state_journal WHERE seq > ?').get(this.#cutSeq) as { n: number, b: number }
     this.#rows = r.n
     this.#bytes = r.b
+  }
+
+  #meta (key: string): string | undefined {
+    return (this.#db.prepare('SELECT value FROM state_meta WHERE key = ?').get(key) as { value: string } | undefined)?.value
+  }
+
+  #setMeta (key: string, value: number): void {
+    this.#db.prepare('INSERT OR REPLACE INTO state_meta (key, value) VALUES (?, ?)').run(key, String(value))
   }
 
   /** Journal rows and bytes since the last snapshot. */
@@ -71,32 +113,127 @@ export class StateStore {
     this.#bytes += text.length
   }
 
-  /** The whole state replaces the previous snapshot, and the journal it covers goes. */
+  /** The snapshot's rows, head first, each encoded when asked for. */
+  * #parts (state: CutState): Generator<string> {
+    const head: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(state)) if (!(SECTIONS as string[]).includes(k)) head[k] = v
+    yield JSON.stringify(head)
+    for (const s of SECTIONS) yield * this.#section(state, s)
+  }
+
+  * #section (state: CutState, s: keyof Sections): Generator<string> {
+    const items = state[s] as Sliceable<unknown>
+    for (let i = 0; i < items.length; i += this.#partItems) yield JSON.stringify({ s, items: items.slice(i, i + this.#partItems) })
+  }
+
+  /** The whole state replaces the previous snapshot, and the journal it covers goes, in one transaction. */
   writeSnapshot (state: CorrelatorState, takenAt: number): { bytes: number } {
+    this.#abandon?.()
     let bytes = 0
+    const gen = this.#gen + 1
     const insert = this.#db.prepare('INSERT INTO state_snapshot (part, body) VALUES (?, ?)')
     this.#db.transaction(() => {
+      // Every other generation goes, a snapshot left unfinished by a crash included.
       this.#db.prepare('DELETE FROM state_snapshot').run()
-      const head: Record<string, unknown> = {}
-      for (const [k, v] of Object.entries(state)) if (!Array.isArray(v)) head[k] = v
-      let part = 0
-      const put = (body: string): void => { insert.run(part++, body); bytes += body.length }
-      put(JSON.stringify(head))
-      for (const s of SECTIONS) {
-        const items = state[s] as unknown[]
-        for (let i = 0; i < items.length; i += PART_ITEMS) put(JSON.stringify({ s, items: items.slice(i, i + PART_ITEMS) }))
-      }
+      let part = gen * GEN_PARTS
+      for (const body of this.#parts(state)) { insert.run(part++, body); bytes += body.length }
       this.#db.prepare('DELETE FROM state_journal').run()
-      this.#db.prepare("INSERT OR REPLACE INTO state_meta (key, value) VALUES ('snapshot_at', ?)").run(String(takenAt))
+      this.#setMeta('snapshot_gen', gen)
+      this.#setMeta('snapshot_seq', this.#lastSeq())
+      this.#setMeta('snapshot_at', takenAt)
     })()
+    this.#gen = gen
+    this.#cutSeq = this.#lastSeq()
     this.#rows = 0
     this.#bytes = 0
     this.#snapshotBytes = bytes
     return { bytes }
   }
 
+  #lastSeq (): number {
+    // AUTOINCREMENT: sqlite_sequence keeps the highest seq ever used, even once those rows are gone.
+    const r = this.#db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'state_journal'").get() as { seq: number } | undefined
+    return r?.seq ?? 0
+  }
+
+  /**
+   * The state as it is now (cut here: everything journaled so far is in it), written by step() a
+   * few parts per call. Nothing in `state` may change after this call: Correlator.cutState()
+   * guarantees it.
+   */
+  beginSnapshot (state: CutState, takenAt: number): SnapshotWriter {
+    this.#abandon?.()
+    const gen = this.#gen + 1
+    const base = gen * GEN_PARTS
+    const cutSeq = this.#lastSeq()
+    const covered = { rows: this.#rows, bytes: this.#bytes }
+    const parts = this.#parts(state)
+    const insert = this.#db.prepare('INSERT INTO state_snapshot (part, body) VALUES (?, ?)')
+    // What the new snapshot replaces, removed a few rows at a time (a row of the old snapshot can be
+    // a few MB) once the new one is what start-up loads.
+    const dropParts = this.#db.prepare('DELETE FROM state_snapshot WHERE part IN (SELECT part FROM state_snapshot WHERE part < ? OR part >= ? LIMIT 4)')
+    const dropJournal = this.#db.prepare('DELETE FROM state_journal WHERE seq IN (SELECT seq FROM state_journal WHERE seq <= ? LIMIT 64)')
+    let part = base
+    let bytes = 0
+    let phase: 'clear' | 'write' | 'drop' | 'done' = 'clear'
+    const self = this
+    const abandon = (): void => { phase = 'done'; this.#abandon = undefined }
+    this.#abandon = abandon
+    const writer: SnapshotWriter = {
+      get done () { return phase === 'done' },
+      step (budgetMs: number): boolean {
+        if (phase === 'done') return true
+        const until = performance.now() + budgetMs
+        let cut = false
+        try {
+          self.#db.transaction(() => {
+            do {
+              if (phase === 'clear') {
+                // Rows of this generation left by an attempt a crash cut short.
+                self.#db.prepare('DELETE FROM state_snapshot WHERE part >= ? AND part < ?').run(base, base + GEN_PARTS)
+                phase = 'write'
+              } else if (phase === 'write') {
+                const next = parts.next()
+                if (next.done === true) {
+                  // From here on start-up loads this snapshot and the journal after the cut.
+                  self.#setMeta('snapshot_gen', gen)
+                  self.#setMeta('snapshot_seq', cutSeq)
+                  self.#setMeta('snapshot_at', takenAt)
+                  cut = true
+                  phase = 'drop'
+                } else {
+                  insert.run(part++, next.value)
+                  bytes += next.value.length
+                }
+              } else if (dropParts.run(base, base + GEN_PARTS).changes + dropJournal.run(cutSeq).changes === 0) {
+                phase = 'done'
+              }
+            } while (phase !== 'done' && performance.now() < until)
+          })()
+        } catch (e) {
+          // Rolled back, and the parts already taken are gone with it: this snapshot is given up
+          // (the next one starts over; start-up still loads the previous one).
+          phase = 'done'
+          if (self.#abandon === abandon) self.#abandon = undefined
+          throw e
+        }
+        if (cut) {
+          self.#gen = gen
+          self.#cutSeq = cutSeq
+          self.#rows -= covered.rows
+          self.#bytes -= covered.bytes
+          self.#snapshotBytes = bytes
+        }
+        if (writer.done && self.#abandon === abandon) self.#abandon = undefined
+        return writer.done
+      }
+    }
+    return writer
+  }
+
   load (): LoadedState {
-    const parts = this.#db.prepare('SELECT body FROM state_snapshot ORDER BY part').iterate() as IterableIterator<{ body: string }>
+    const base = this.#gen * GEN_PARTS
+    const parts = this.#db.prepare('SELECT body FROM state_snapshot WHERE part >= ? AND part < ? ORDER BY part').iterate(base, base + GEN_PARTS) as IterableIterator<{ body: string }>
     let state: CorrelatorState | undefined
     this.#snapshotBytes = 0
     for (const { body } of parts) {
@@ -110,7 +247,7 @@ export class StateStore {
       const into = (state as unknown as Record<string, unknown[]>)[p.s as string]
       if (into !== undefined) for (const it of p.items as unknown[]) into.push(it)
     }
-    const rows = this.#db.prepare('SELECT entries FROM state_journal ORDER BY seq').all() as Array<{ entries: string }>
+    const rows = this.#db.prepare('SELECT entries FROM state_journal WHERE seq > ? ORDER BY seq').all(this.#cutSeq) as Array<{ entries: string }>
     return {
       ...(state !== undefined ? { state } : {}),
       journalRows: rows.length,

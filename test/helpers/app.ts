@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
-import { createApp, type App } from '../../src/app.js'
+import { createApp, type App, type AppOptions } from '../../src/app.js'
 import { applyFile, DEFAULTS, type Config } from '../../src/config.js'
 import type { Change } from '../../src/model.js'
 import type { Test } from 'tap'
@@ -26,7 +26,7 @@ export interface TestApp {
   close: () => Promise<void>
 }
 
-export async function testApp (opts: { config?: Record<string, unknown>, start?: number, dir?: string, env?: NodeJS.ProcessEnv, stream?: StreamOptions } = {}): Promise<TestApp> {
+export async function testApp (opts: { config?: Record<string, unknown>, start?: number, dir?: string, env?: NodeJS.ProcessEnv, stream?: StreamOptions, snapshot?: Pick<AppOptions, 'snapshotEvery' | 'snapshotWrite'> } = {}): Promise<TestApp> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kc-test-'))
   const clock = { now: opts.start ?? Date.parse('2026-11-20T10:00:00Z') }
   const config: Config = applyFile(structuredClone(DEFAULTS), { store: join(dir, 'changes.db'), ...(opts.config ?? {}) })
@@ -39,7 +39,8 @@ export async function testApp (opts: { config?: Record<string, unknown>, start?:
     write: line => { printed.push(JSON.parse(line)) },
     metrics: createMetrics({ defaults: false }),
     random: () => 0.5,
-    ...(opts.stream !== undefined ? { stream: opts.stream } : {})
+    ...(opts.stream !== undefined ? { stream: opts.stream } : {}),
+    ...opts.snapshot
   })
   const t: TestApp = {
     app,
