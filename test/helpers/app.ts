@@ -12,6 +12,15 @@ import type { StreamOptions } from '../../src/http/routes/stream.js'
 
 // A real app (fastify, SQLite, outbox, log sink) on an injected clock.
 
+/**
+ * Correlation state as a restart must reproduce it: without the restart marker, and without an
+ * actor's sourceIPs and userAgent (the journal keeps a name and groups only; no change reports them).
+ */
+export function comparableState (s: unknown): unknown {
+  const { resumedAt: _r, ...rest } = JSON.parse(JSON.stringify(s), (k, v) => k === 'sourceIPs' || k === 'userAgent' ? undefined : v)
+  return rest
+}
+
 export interface TestApp {
   app: App
   clock: { now: number }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildDay, runDay } from '../restart/day.js'
-import { eventList, testApp, type TestApp } from '../helpers/app.js'
+import { comparableState, eventList, testApp, type TestApp } from '../helpers/app.js'
 import type { Change } from '../../src/model.js'
 
 // A snapshot is cut at once and written a few parts at a time, while batches
@@ -20,12 +20,7 @@ const SNAPSHOT = { snapshotEvery: { rows: 1, bytes: 1 << 30, ms: 3_600_000 }, sn
 const STEPS_PER_BATCH = 12
 const day = buildDay()
 
-// (The journal keeps an actor's name and groups only: its sourceIPs and userAgent, which no
-// change reports, come back from a snapshot but not from a replayed journal.)
-const comparable = (s: unknown): unknown => {
-  const { resumedAt: _r, ...rest } = JSON.parse(JSON.stringify(s), (k, v) => k === 'sourceIPs' || k === 'userAgent' ? undefined : v)
-  return rest
-}
+const comparable = comparableState
 
 interface Stepped { stored: Change[], delivered: Change[], completed: number, spanned: number, restoredSame: boolean[] }
 
