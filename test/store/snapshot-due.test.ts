@@ -13,9 +13,14 @@ import { Cluster, R, USERS } from '../helpers/cluster.js'
 // a first sync is still listing (the source is not ready), which would write
 // it again moments later; and never deferred past 4x the threshold.
 
-/** An app on `dir`'s store with the test's clock and snapshot thresholds. */
+/**
+ * An app on `dir`'s store with the test's clock and snapshot thresholds. When a snapshot is due,
+ * one snapshotIfDue() writes all of it (steps: test/store/snapshot-steps.test.ts), whatever the
+ * machine's speed.
+ */
 async function openApp (dir: string, now: () => number, opts: Pick<Parameters<typeof createApp>[0], 'snapshotEvery' | 'readiness'>): ReturnType<typeof createApp> {
   return await createApp({
+    snapshotWrite: { stepMs: 600_000 },
     config: applyFile(structuredClone(DEFAULTS), { store: join(dir, 'changes.db') }),
     env: {},
     log: pino({ level: 'silent' }),
