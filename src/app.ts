@@ -207,7 +207,7 @@ export async function createApp (opts: AppOptions): Promise<App> {
   }
   const every = { ...SNAPSHOT_EVERY, ...opts.snapshotEvery }
   let lastSnapshotAt = now()
-  // The whole state at once (shutdown, the bench): one transaction, as it was before steps.
+  // The whole state at once (shutdown, the bench): the stepped writer run to the end in one transaction.
   const snapshot = (): void => {
     writer = undefined
     const t = performance.now()

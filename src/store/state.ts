@@ -126,28 +126,13 @@ export class StateStore {
     for (let i = 0; i < items.length; i += this.#partItems) yield JSON.stringify({ s, items: items.slice(i, i + this.#partItems) })
   }
 
-  /** The whole state replaces the previous snapshot, and the journal it covers goes, in one transaction. */
+  /**
+   * The whole state replaces the previous snapshot, and the journal it covers goes, in one
+   * transaction (shutdown): the stepped writer run to the end in a single step.
+   */
   writeSnapshot (state: CorrelatorState, takenAt: number): { bytes: number } {
-    this.#abandon?.()
-    let bytes = 0
-    const gen = this.#gen + 1
-    const insert = this.#db.prepare('INSERT INTO state_snapshot (part, body) VALUES (?, ?)')
-    this.#db.transaction(() => {
-      // Every other generation goes, a snapshot left unfinished by a crash included.
-      this.#db.prepare('DELETE FROM state_snapshot').run()
-      let part = gen * GEN_PARTS
-      for (const body of this.#parts(state)) { insert.run(part++, body); bytes += body.length }
-      this.#db.prepare('DELETE FROM state_journal').run()
-      this.#setMeta('snapshot_gen', gen)
-      this.#setMeta('snapshot_seq', this.#lastSeq())
-      this.#setMeta('snapshot_at', takenAt)
-    })()
-    this.#gen = gen
-    this.#cutSeq = this.#lastSeq()
-    this.#rows = 0
-    this.#bytes = 0
-    this.#snapshotBytes = bytes
-    return { bytes }
+    this.beginSnapshot(state, takenAt).step(Infinity)
+    return { bytes: this.#snapshotBytes }
   }
 
   #lastSeq (): number {
@@ -169,10 +154,11 @@ export class StateStore {
     const covered = { rows: this.#rows, bytes: this.#bytes }
     const parts = this.#parts(state)
     const insert = this.#db.prepare('INSERT INTO state_snapshot (part, body) VALUES (?, ?)')
-    // What the new snapshot replaces, removed a few rows at a time (a row of the old snapshot can be
-    // a few MB) once the new one is what start-up loads.
-    const dropParts = this.#db.prepare('DELETE FROM state_snapshot WHERE part IN (SELECT part FROM state_snapshot WHERE part < ? OR part >= ? LIMIT 4)')
-    const dropJournal = this.#db.prepare('DELETE FROM state_journal WHERE seq IN (SELECT seq FROM state_journal WHERE seq <= ? LIMIT 64)')
+    // What the new snapshot replaces (every row below its generation, and the journal up to the
+    // cut), removed once the new one is what start-up loads: a few rows per statement between
+    // batches (a row of the old snapshot can be a few MB), all at once in an unbounded step.
+    const dropParts = this.#db.prepare('DELETE FROM state_snapshot WHERE part < ? AND part < (SELECT min(part) FROM state_snapshot) + ?')
+    const dropJournal = this.#db.prepare('DELETE FROM state_journal WHERE seq <= ? AND seq < (SELECT min(seq) FROM state_journal) + ?')
     let part = base
     let bytes = 0
     let phase: 'clear' | 'write' | 'drop' | 'done' = 'clear'
@@ -205,7 +191,7 @@ export class StateStore {
                   insert.run(part++, next.value)
                   bytes += next.value.length
                 }
-              } else if (dropParts.run(base, base + GEN_PARTS).changes + dropJournal.run(cutSeq).changes === 0) {
+              } else if (dropParts.run(base, budgetMs === Infinity ? GEN_PARTS : 4).changes + dropJournal.run(cutSeq, budgetMs === Infinity ? Number.MAX_SAFE_INTEGER : 64).changes === 0) {
                 phase = 'done'
               }
             } while (phase !== 'done' && performance.now() < until)
