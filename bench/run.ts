@@ -17,6 +17,7 @@ import { benchWatch } from './watch.js'
 import { benchIngest, type IngestBenchResult } from './ingest.js'
 import { SHAPES, type BatchShape } from './audit-batches.js'
 import { benchStartup, type StartupBenchResult } from './startup.js'
+import { benchParse, type ParseBenchResult } from './parse.js'
 
 type Args = Map<string, string>
 
@@ -200,13 +201,35 @@ const startup: Section<StartupBenchResult> = {
   ]
 }
 
+const parse: Section<ParseBenchResult[]> = {
+  name: 'parse',
+  description: 'One audit batch on one thread, step by step, against not parsing what is dropped and against parsing in a worker thread (in-process, median of --repeat N repetitions, default 300)',
+  run: async args => {
+    const shape = args.get('shape')
+    if (shape !== undefined && !(SHAPES as readonly string[]).includes(shape)) throw new UsageError(`--shape: one of ${SHAPES.join(', ')}, got ${shape}`)
+    const rounds = numArg(args, 'repeat')
+    return (shape !== undefined ? [shape as BatchShape] : SHAPES).map(s => benchParse({ shape: s, ...(rounds !== undefined ? { rounds } : {}) }))
+  },
+  table: rs => rs.flatMap(r => {
+    const m = r.ms
+    const now = m.decode + m.parseAndDepth + m.normalize
+    const round = (n: number): number => Math.round(n * 1000) / 1000
+    return [
+      [`${r.shape}: batch`, `${kib(r.bytes)}, ${r.events} events, ${r.kept} kept as observations`],
+      [`${r.shape}: now`, `decode ${m.decode} ms + JSON.parse and depth walk ${m.parseAndDepth} ms + normalize ${m.normalize} ms = ${round(now)} ms`],
+      [`${r.shape}: skipping reader`, `${m.skippingReader} ms in place of JSON.parse and depth walk (${m.walkOnly} ms of it walking the bytes); reads and noise (leases, events) unparsed, managedFields cut; kept events identical: ${r.skippingIdentical ? 'yes' : 'NO'}`],
+      [`${r.shape}: worker thread`, `main thread receives the observations: structured clone ${m.cloneReceive} ms (worker ${m.cloneSend} ms to send), or JSON text ${m.jsonReceive} ms (worker ${m.jsonSend} ms), in place of ${round(now)} ms`]
+    ] as Rows
+  })
+}
+
 async function main (): Promise<void> {
   const { flags, json, only, help } = parseArgs(process.argv.slice(2))
-  const sections: Section[] = [ingest as Section, admission as Section, auditMail as Section, watch as Section, startup as Section]
+  const sections: Section[] = [ingest as Section, parse as Section, admission as Section, auditMail as Section, watch as Section, startup as Section]
   const delivery = await optionalDelivery()
   if (delivery !== undefined) sections.push(delivery)
   if (help) {
-    console.log('usage: npm run bench -- [--json] [--only NAME] [--batches N] [--batch-size N] [--duration MS] [--warmup N] [--templates N] [--rounds N] [--connections N[,N…]] [--shape heavy|light] [--side kubechanges|bare] [--durable-floor] [--live-heap] [--count N]')
+    console.log('usage: npm run bench -- [--json] [--only NAME] [--batches N] [--batch-size N] [--duration MS] [--warmup N] [--templates N] [--rounds N] [--connections N[,N…]] [--shape heavy|light] [--side kubechanges|bare] [--durable-floor] [--live-heap] [--count N] [--repeat N]')
     for (const s of sections) console.log(`  ${s.name.padEnd(10)} ${s.description}`)
     return
   }

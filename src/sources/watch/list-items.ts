@@ -18,13 +18,13 @@ function isSpace (c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 }
 
-function skipSpace (s: string, i: number): number {
+export function skipSpace (s: string, i: number): number {
   while (i < s.length && isSpace(s.charCodeAt(i))) i++
   return i
 }
 
 /** The index just past the string that opens at `i` (a quote). */
-function endOfString (s: string, i: number): number {
+export function endOfString (s: string, i: number): number {
   let j = i + 1
   for (;;) {
     const q = s.indexOf('"', j)
@@ -38,7 +38,7 @@ function endOfString (s: string, i: number): number {
 }
 
 /** The index just past the JSON value that starts at `i` (not validated: JSON.parse of the slice does that). */
-function endOfValue (s: string, i: number): number {
+export function endOfValue (s: string, i: number): number {
   const c = s.charCodeAt(i)
   if (c === QUOTE) return endOfString(s, i)
   if (c !== OPEN_BRACE && c !== OPEN_BRACKET) {
