@@ -173,13 +173,16 @@ export class Correlator {
       onEvict: (_key, open, reason) => {
         this.#opts.hooks?.evicted?.(reason)
         this.#emit(open, open.pending === 'succeeded' || open.pending === 'failed' || open.pending === 'applied' ? open.pending : 'timed-out')
-      }
+      },
+      onLeave: key => { this.#dedup.forget(key) }
     })
   }
 
   get now (): number { return this.#now }
   /** The earliest time an open change may settle (Infinity when none waits). */
   get nextSettle (): number { return this.#nextSettle }
+  /** Writes linked to an open change (at most a few per open change). */
+  get linkCount (): number { return this.#dedup.links }
   get openCount (): number { return this.#window.size }
   get indexSize (): number { return this.#index.size }
 
@@ -245,6 +248,7 @@ export class Correlator {
     this.#window.load(st.window)
     for (const [, open] of st.window) this.#noteRefs(open)
     this.#dedup.load({ auditIDs: st.auditIDs, writes: st.writes })
+    this.#dedup.retainLinks(key => this.#window.peek(key) !== undefined)
     this.#index.load({ objects: st.objects, names: st.names })
     for (const d of this.#states.values()) d.load(st as unknown as Record<string, unknown>)
     for (const [k, v] of st.admissions) this.#admissions.set(k, v)
@@ -363,8 +367,11 @@ export class Correlator {
       return
     }
     const key = this.#route(obs)
-    if (verdict.record !== undefined && key !== undefined) verdict.record.changeKey = key
-    if (verdict.record !== undefined && claimed !== undefined) verdict.record.claimedBy = claimed
+    // A change that closed at once (or none) is no place for a later sighting of this write.
+    if (verdict.record !== undefined && key !== undefined && this.#window.peek(key) !== undefined) {
+      verdict.record.changeKey = key
+      if (claimed !== undefined) verdict.record.claimedBy = claimed
+    }
   }
 
   /**

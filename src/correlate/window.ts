@@ -16,7 +16,8 @@ export class Window<V extends {}> {
   /** While loading: the time an entry entered the window, so its TTL runs on from there. */
   #loadingAt: number | undefined
 
-  constructor (opts: { max: number, ttlMs: number, now: () => number, onEvict: (key: string, value: V, reason: EvictReason) => void }) {
+  /** `onLeave`: the key is no longer open, however it went (closed, re-keyed, evicted, aged out). */
+  constructor (opts: { max: number, ttlMs: number, now: () => number, onEvict: (key: string, value: V, reason: EvictReason) => void, onLeave?: (key: string) => void }) {
     this.#ttlMs = opts.ttlMs
     this.#now = opts.now
     this.#cache = new LRUCache<string, V>({
@@ -27,6 +28,7 @@ export class Window<V extends {}> {
       noUpdateTTL: true,
       perf: { now: () => this.#loadingAt ?? opts.now() },
       dispose: (value, key, reason) => {
+        if (reason !== 'set') opts.onLeave?.(key)
         if (this.#closing.has(key)) return
         if (reason === 'evict') opts.onEvict(key, value, 'capacity')
         else if (reason === 'expire') opts.onEvict(key, value, 'ttl')
