@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Dedup } from '../../src/correlate/dedup.js'
 import type { Observation, Source } from '../../src/model.js'
-import { Cluster, R, USERS } from '../helpers/cluster.js'
+import { Cluster, R, USERS, watchObservation } from '../helpers/cluster.js'
 import { eventList, testApp } from '../helpers/app.js'
 
 // A write remembers the change it went to only while that change is open. The
@@ -13,34 +13,22 @@ const obs = (source: Source, uid: string, rv: string, auditID?: string): Observa
   source, at: 0, action: 'update', ref: { kind: 'ConfigMap', apiGroup: '', version: 'v1', resource: 'configmaps', namespace: 'shop', name: 'app', uid }, resourceVersion: rv, owners: [], ...(auditID !== undefined ? { auditID } : {})
 })
 
-function watchSighting (obj: any, at: number): Observation {
-  return {
-    source: 'watch',
-    at,
-    ref: { apiGroup: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid },
-    action: 'update',
-    resourceVersion: obj.metadata.resourceVersion,
-    owners: [],
-    object: structuredClone(obj)
-  }
-}
-
 t.test('a late watch sighting of a write whose change has closed does not join the object\'s next change', async t => {
   const c = new Cluster()
   const a = await testApp({ start: c.t })
   t.teardown(() => a.close())
   c.create(USERS.alice, R.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app', namespace: 'shop' }, data: { mode: 'a' } })
-  a.app.inTransaction(() => { a.app.pipeline.baseline(watchSighting(c.get(R.configmaps, 'shop', 'app'), c.t)) })
+  a.app.inTransaction(() => { a.app.pipeline.baseline(watchObservation(R.configmaps, c.get(R.configmaps, 'shop', 'app'), 'create', c.t)) })
   c.take()
   c.patch(USERS.bob, R.configmaps, 'shop', 'app', { data: { mode: 'b' } }, o => { o.data.mode = 'b' })
-  const bobs = structuredClone(c.get(R.configmaps, 'shop', 'app'))
+  const bobs = watchObservation(R.configmaps, c.get(R.configmaps, 'shop', 'app'), 'update', 0).object
   t.equal((await a.post(eventList(c.take()))).statusCode, 200)
   await a.advance(60_000)
   c.advance(60_000)
   c.patch(USERS.alice, R.configmaps, 'shop', 'app', { data: { mode: 'c' } }, o => { o.data.mode = 'c' })
   t.equal((await a.post(eventList(c.take()))).statusCode, 200)
   // The watch, far behind, now shows bob's write: audit already reported it.
-  a.app.pipeline.ingest(watchSighting(bobs, c.t))
+  a.app.pipeline.ingest(watchObservation(R.configmaps, bobs, 'update', c.t))
   await a.advance(60_000)
   t.same(a.stored().map(x => [x.actor?.username, x.details.diff, x.timeline.map(e => [e.source, e.user])]), [
     [USERS.bob.username, [{ path: 'data.mode' }], [['audit', USERS.bob.username]]],

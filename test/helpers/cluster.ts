@@ -11,6 +11,8 @@
 //   omits it, then ResponseComplete;
 // - pods are audited at Metadata level (no bodies), workloads at RequestResponse.
 
+import type { Observation } from '../../src/model.js'
+
 export interface AuditEvent {
   kind: 'Event'
   apiVersion: 'audit.k8s.io/v1'
@@ -70,6 +72,19 @@ export const R = {
 } satisfies Record<string, Resource>
 
 function clone<T> (v: T): T { return structuredClone(v) }
+
+/** What the watch hands the pipeline for `obj` of resource `r` (a copy: the cluster writes on). */
+export function watchObservation (r: Resource, obj: any, action: Observation['action'], at: number): Observation {
+  return {
+    source: 'watch',
+    at,
+    ref: { apiGroup: r.group, version: r.version, kind: r.kind, resource: r.resource, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name, uid: obj.metadata.uid },
+    action,
+    resourceVersion: obj.metadata.resourceVersion,
+    owners: [],
+    object: clone(obj)
+  }
+}
 
 export class Cluster {
   t: number

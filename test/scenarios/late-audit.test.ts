@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Cluster, R, USERS } from '../helpers/cluster.js'
+import { Cluster, R, USERS, watchObservation } from '../helpers/cluster.js'
 import { eventList, testApp } from '../helpers/app.js'
 import type { Observation } from '../../src/model.js'
 
@@ -7,17 +7,7 @@ import type { Observation } from '../../src/model.js'
 // writes that made them may still be in the apiserver's webhook buffer. Those
 // are history, never a change; a later write is.
 
-function listed (obj: any): Observation {
-  return {
-    source: 'watch',
-    at: Date.parse(obj.metadata.creationTimestamp),
-    ref: { apiGroup: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid },
-    action: 'create',
-    resourceVersion: obj.metadata.resourceVersion,
-    owners: [],
-    object: structuredClone(obj)
-  }
-}
+const listed = (obj: any): Observation => watchObservation(R.configmaps, obj, 'create', Date.parse(obj.metadata.creationTimestamp))
 
 t.test('an audit event of a write the first list already showed opens nothing; the next write is a change', async t => {
   const c = new Cluster()
