@@ -7,6 +7,7 @@
 //     [--sync-only (stop the server with SIGTERM after its first sync: with
 //      --node-flags "--cpu-prof --cpu-prof-dir=DIR" that writes the sync's profile)]
 //     [--warmup (a first sync-only run, so the apiserver child's caches are warm for the measured one)]
+//     [--log-level L (the server's, default warn; debug adds each snapshot written)]
 //     [--audit-rate N (also N light 400-event audit batches/s to POST /audit during the watch
 //      traffic: 10 is kube-apiserver's default webhook throttle, about 4,000 events/s)]
 //     [--heap-snapshot (after the first sync, a heap snapshot of the server in the
@@ -156,6 +157,7 @@ async function main (): Promise<void> {
   // The apiserver child builds its cached item JSON on the first list: a
   // first run pays for it (about 3 s more of its CPU on the same 2 cores).
   const warmup = args.includes('--warmup')
+  const logLevel = opt('--log-level', 'warn')
   if (warmup) variants.unshift(variants[0])
   const dist = opt('--dist', join(ROOT, 'dist'))
   const dir = mkdtempSync(join(tmpdir(), 'kubechanges-watch-serve-'))
@@ -185,13 +187,22 @@ async function main (): Promise<void> {
     const t0 = Date.now()
     const apiCpu0 = cpuSeconds(api.pid as number)
     const srv = spawn(process.execPath, [...nodeFlags, join(dist, 'cli.js'), 'serve'], {
-      env: { PATH: process.env.PATH, HOME: dir, KUBECONFIG: join(dir, 'kubeconfig'), KUBECHANGES_PORT: String(port), KUBECHANGES_STORE: join(dir, `changes-${run}.db`), KUBECHANGES_LOG_LEVEL: 'warn', ...(process.env.MALLOC_ARENA_MAX !== undefined ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}) },
+      env: { PATH: process.env.PATH, HOME: dir, KUBECONFIG: join(dir, 'kubeconfig'), KUBECHANGES_PORT: String(port), KUBECHANGES_STORE: join(dir, `changes-${run}.db`), KUBECHANGES_LOG_LEVEL: logLevel, ...(process.env.MALLOC_ARENA_MAX !== undefined ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}) },
       stdio: ['ignore', 'ignore', 'inherit']
     })
     children.push(srv)
     const pid = srv.pid as number
     const samples: Array<[number, number]> = []
-    const sampler = setInterval(() => { try { samples.push([Date.now() - t0, status(pid).rss]) } catch {} }, 250)
+    // VmHWM read with each sample dates a peak that fell between two samples.
+    const hwmRises: Array<[number, number, number]> = []
+    let hwmSeen = 0
+    const sampler = setInterval(() => {
+      try {
+        const st = status(pid)
+        samples.push([Date.now() - t0, st.rss])
+        if (st.hwm >= hwmSeen + 1) { hwmRises.push([Date.now() - t0, st.hwm, st.hwm - hwmSeen]); hwmSeen = st.hwm }
+      } catch {}
+    }, 250)
     await until('the first sync (/readyz 200)', 600_000, async () => {
       if (srv.exitCode !== null || srv.signalCode !== null) throw new Error(`the server exited (${srv.exitCode ?? srv.signalCode ?? ''}) after ${((Date.now() - t0) / 1000).toFixed(1)} s, peak RSS ${samples.reduce((m, x) => Math.max(m, x[1]), 0).toFixed(0)} MB`)
       try { return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 } catch { return false }
@@ -267,6 +278,8 @@ async function main (): Promise<void> {
     console.log(`steady RSS: first minute avg ${avg(firstMin).toFixed(0)} MB (max ${max(firstMin).toFixed(0)}), last minute avg ${avg(lastMin).toFixed(0)} MB (max ${max(lastMin).toFixed(0)}), slope ${(slope(steady.map(([x, y]) => [x / 1000, y])) * 60).toFixed(1)} MB/min`)
     if (heapSnapshotEnd) await takeHeapSnapshot()
     console.log(`peak RSS over the whole run (VmHWM): ${end.hwm.toFixed(0)} MB; RSS at end ${end.rss.toFixed(0)} MB`)
+    const lateRises = hwmRises.filter(r => r[0] >= streamT0)
+    if (lateRises.length > 0) console.log(`VmHWM rises under traffic (seen within 250 ms; --log-level debug prints the snapshots' times beside them): ${lateRises.slice(-8).map(([t, h, d]) => `+${d.toFixed(0)} to ${h.toFixed(0)} MB at ${(t / 1000).toFixed(1)} s (wall ${new Date(t0 + t).toISOString().slice(11, 23)})`).join(', ')}`)
     console.log(`load average at start ${load0.map(l => l.toFixed(2)).join(' ')}, at end ${loadavg().map(l => l.toFixed(2)).join(' ')}`)
     console.log(JSON.stringify({ objects: listed, flags: variant, syncMs, syncCpuS: syncCpu, apiserverCpuS: apiCpu, rssAfterSyncMB: Math.round(afterSync.rss), peakMB: Math.round(end.hwm), steadyFirstMinMB: Math.round(avg(firstMin)), steadyLastMinMB: Math.round(avg(lastMin)), liveHeapFirstMinMB: Math.round(heapFirst), liveHeapLastMinMB: Math.round(heapLast), written, consumed, ...(posted !== undefined ? { auditBatches: posted.batches, auditErrors: posted.errors, auditP99Ms: posted.p99Ms } : {}), load: loadavg() }))
     process.kill(pid, 'SIGKILL')
