@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { Logger } from 'pino'
 import type { Change, Observation } from './model.js'
 import { Correlator, type CorrelatorState, type CutState } from './correlate/correlator.js'
@@ -191,12 +192,15 @@ export class Pipeline {
   cutState (): CutState { return this.correlator.cutState() }
 
   /** Continue from a snapshot and the journal after it; changes closed on the way go to onChange as before. */
-  restore (state: CorrelatorState | undefined, journal: Iterable<JournalEntry[]>): { entries: number, failed: number } {
+  /** `replayMs`: how long the journal took (the snapshot's import not included). */
+  restore (state: CorrelatorState | undefined, journal: Iterable<JournalEntry[]>): { entries: number, failed: number, replayMs: number } {
     this.#replaying = true
     let entries = 0
     let failed = 0
+    let t = 0
     try {
       if (state !== undefined) this.correlator.importState(state)
+      t = performance.now()
       for (const row of journal) {
         for (const e of row) {
           entries++
@@ -213,7 +217,7 @@ export class Pipeline {
       this.#replaying = false
     }
     this.#metrics.windowSize.set(this.correlator.openCount)
-    return { entries, failed }
+    return { entries, failed, replayMs: performance.now() - t }
   }
 
   #apply (e: JournalEntry): void {

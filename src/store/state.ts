@@ -72,6 +72,7 @@ export class StateStore {
   readonly #partItems: number
   #rows = 0
   #bytes = 0
+  #ms = 0
   #snapshotBytes = 0
   /** The snapshot generation start-up loads, and the last journal row it covers. */
   #gen: number
@@ -99,18 +100,26 @@ export class StateStore {
     this.#db.prepare('INSERT OR REPLACE INTO state_meta (key, value) VALUES (?, ?)').run(key, String(value))
   }
 
-  /** Journal rows and bytes since the last snapshot. */
-  get journalSize (): { rows: number, bytes: number } { return { rows: this.#rows, bytes: this.#bytes } }
+  /**
+   * Journal rows and bytes since the last snapshot, and the milliseconds their ingest took: replaying
+   * them costs about as long (the same correlator on the same inputs), whatever their count.
+   */
+  get journalSize (): { rows: number, bytes: number, ms: number } { return { rows: this.#rows, bytes: this.#bytes, ms: this.#ms } }
+
+  /** The journal on disk took `ms` to replay at start-up: what replaying it again would cost. */
+  chargeReplay (ms: number): void { this.#ms += ms }
 
   /** The size of the snapshot on disk (known after load() or writeSnapshot(); 0 when there is none). */
   get snapshotBytes (): number { return this.#snapshotBytes }
 
-  append (entries: JournalEntry[]): void {
+  /** `ms`: how long ingesting what the entries record took. */
+  append (entries: JournalEntry[], ms = 0): void {
     if (entries.length === 0) return
     const text = JSON.stringify(entries)
     this.#append.run(text)
     this.#rows++
     this.#bytes += text.length
+    this.#ms += ms
   }
 
   /** The snapshot's rows, head first, each encoded when asked for. */
@@ -151,7 +160,7 @@ export class StateStore {
     const gen = this.#gen + 1
     const base = gen * GEN_PARTS
     const cutSeq = this.#lastSeq()
-    const covered = { rows: this.#rows, bytes: this.#bytes }
+    const covered = { rows: this.#rows, bytes: this.#bytes, ms: this.#ms }
     const parts = this.#parts(state)
     const insert = this.#db.prepare('INSERT INTO state_snapshot (part, body) VALUES (?, ?)')
     // What the new snapshot replaces (every row below its generation, and the journal up to the
@@ -208,6 +217,7 @@ export class StateStore {
           self.#cutSeq = cutSeq
           self.#rows -= covered.rows
           self.#bytes -= covered.bytes
+          self.#ms -= covered.ms
           self.#snapshotBytes = bytes
         }
         if (writer.done && self.#abandon === abandon) self.#abandon = undefined
