@@ -191,8 +191,10 @@ export class Pipeline {
   /** The state for a snapshot written while ingest goes on (Correlator.cutState). */
   cutState (): CutState { return this.correlator.cutState() }
 
-  /** Continue from a snapshot and the journal after it; changes closed on the way go to onChange as before. */
-  /** `replayMs`: how long the journal took (the snapshot's import not included). */
+  /**
+   * Continue from a snapshot and the journal after it; changes closed on the way go to onChange as
+   * before. `replayMs`: how long the journal took (the snapshot's import not included).
+   */
   restore (state: CorrelatorState | undefined, journal: Iterable<JournalEntry[]>): { entries: number, failed: number, replayMs: number } {
     this.#replaying = true
     let entries = 0
